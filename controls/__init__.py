@@ -1,0 +1,47 @@
+"""The emotion control layer: every way of saying an emotion → typed tracks and conditioning.
+
+Inputs (labels with intensity, mixtures, VAD, free text, keyframed timelines, tracks) resolve to an
+:class:`~emogen.emotion.EmotionTrack` (:func:`resolve_emotion`); an :class:`EmotionEncoder` turns tracks into
+:class:`~emogen.emotion.EmotionConditioning` for diffusion models, and the :class:`ExpressionPrior` turns them into
+ARKit-52 blendshape weights.
+"""
+
+from emogen.emotion import LABELS, VAD, EmotionConditioning, EmotionLabel, EmotionTrack, Keyframe
+
+from .dynamics import FirstOrderDynamics, SecondOrderDynamics, make_dynamics
+from .expression import ExpressionPrior
+from .parse import parse_emotion_spec, parse_state_spec, parse_timeline
+from .plot import plot_emotion_track
+from .resolve import TextEmotion, analyze_text, emotion_state, keyframes_to_track, resolve_emotion
+
+__all__ = [
+    "LABELS",
+    "VAD",
+    "EmotionConditioning",
+    "EmotionEncoder",
+    "EmotionLabel",
+    "EmotionTrack",
+    "ExpressionPrior",
+    "FirstOrderDynamics",
+    "Keyframe",
+    "SecondOrderDynamics",
+    "TextEmotion",
+    "analyze_text",
+    "emotion_state",
+    "keyframes_to_track",
+    "make_dynamics",
+    "parse_emotion_spec",
+    "parse_state_spec",
+    "parse_timeline",
+    "plot_emotion_track",
+    "resolve_emotion",
+]
+
+
+def __getattr__(name: str):
+    # The encoder pulls in diffusers (seconds to import); load it only when asked for.
+    if name == "EmotionEncoder":
+        from .encoder import EmotionEncoder
+
+        return EmotionEncoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

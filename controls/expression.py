@@ -1,0 +1,168 @@
+"""Expression prior: emotion → FACS action units → ARKit-52 blendshape weights.
+
+Two tables, both data with their sources:
+
+* :data:`EMFACS_PROTOTYPES` — action units (with intensities in [0, 1]) of the prototypical facial expression of
+  each label, after EMFACS (Friesen & Ekman, 1983, "EMFACS-7: Emotional Facial Action Coding System"; the
+  prototypes as summarised in Ekman, Friesen & Hager (2002), *FACS Investigator's Guide*, Table 10-1, and Matsumoto
+  & Ekman (2008), "Facial expression analysis", Scholarpedia): happiness 6+12, sadness 1+4+15, surprise 1+2+5B+26,
+  fear 1+2+4+5+7+20+26, anger 4+5+7+23, disgust 9+15+16, contempt unilateral R12A+R14A. Intensities follow the
+  FACS A–E scale (A trace ≈ 0.2 … E maximum = 1.0) of the prototype photographs; a few secondary units that the
+  Guide lists as common variants (disgust AU10, sadness AU17, happiness AU25) are included at low intensity and
+  marked so.
+* :data:`AU_TO_ARKIT` — how each action unit is produced by ARKit blendshapes, following Apple's blendshape
+  descriptions (ARFaceAnchor.BlendShapeLocation) and the FACS ↔ ARKit correspondence commonly used for
+  retargeting (e.g. Melinda Ozel, "ARKit to FACS cheat sheet", 2019): AU1 → browInnerUp, AU2 → browOuterUp,
+  AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint (+ a little eyeSquint), AU7 → eyeSquint, AU9 → noseSneer,
+  AU10 → mouthUpperUp, AU12 → mouthSmile, AU14 → mouthDimple, AU15 → mouthFrown, AU16 → mouthLowerDown,
+  AU17 → mouthShrugLower, AU20 → mouthStretch, AU23 → mouthPress (+ mouthRollLower), AU25 → lips part,
+  AU26 → jawOpen.
+
+The prior of a state with label distribution ``p`` and intensity ``s`` is
+``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
+AU → ARKit matrix; continuous VAD input blends prototypes through its soft label assignment.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from emogen.arkit import ARKIT_BLENDSHAPES, NUM_BLENDSHAPES, arkit_index
+from emogen.emotion import LABELS, NUM_LABELS, EmotionTrack
+
+__all__ = ["ACTION_UNITS", "EMFACS_PROTOTYPES", "AU_TO_ARKIT", "ExpressionPrior", "au_matrix", "prototype_matrix"]
+
+#: FACS action units used by the prototypes: number → name (Ekman, Friesen & Hager 2002).
+ACTION_UNITS: dict[str, str] = {
+    "AU1": "inner brow raiser",
+    "AU2": "outer brow raiser",
+    "AU4": "brow lowerer",
+    "AU5": "upper lid raiser",
+    "AU6": "cheek raiser",
+    "AU7": "lid tightener",
+    "AU9": "nose wrinkler",
+    "AU10": "upper lip raiser",
+    "AU12": "lip corner puller",
+    "AU14": "dimpler",
+    "AU15": "lip corner depressor",
+    "AU16": "lower lip depressor",
+    "AU17": "chin raiser",
+    "AU20": "lip stretcher",
+    "AU23": "lip tightener",
+    "AU25": "lips part",
+    "AU26": "jaw drop",
+    "R12": "lip corner puller, right side only",
+    "R14": "dimpler, right side only",
+}
+
+#: EMFACS prototypes: label → {action unit: intensity}. Sources in the module docstring.
+EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
+    "neutral": {},
+    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.3},  # AU25: common variant (lips parted smile)
+    "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 0.9, "AU17": 0.3},  # AU17: common variant
+    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.7},
+    "fearful": {"AU1": 0.9, "AU2": 0.7, "AU4": 0.6, "AU5": 1.0, "AU7": 0.4, "AU20": 0.9, "AU26": 0.5},
+    "angry": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 0.9},
+    "disgusted": {"AU9": 1.0, "AU10": 0.5, "AU15": 0.6, "AU16": 0.4},  # AU10: common variant
+    "contempt": {"R12": 0.6, "R14": 0.6},
+}
+
+#: Action unit → {ARKit blendshape: weight at full activation}. Sources in the module docstring.
+AU_TO_ARKIT: dict[str, dict[str, float]] = {
+    "AU1": {"browInnerUp": 1.0},
+    "AU2": {"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0},
+    "AU4": {"browDownLeft": 1.0, "browDownRight": 1.0},
+    "AU5": {"eyeWideLeft": 1.0, "eyeWideRight": 1.0},
+    "AU6": {"cheekSquintLeft": 1.0, "cheekSquintRight": 1.0, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
+    "AU7": {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0},
+    "AU9": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
+    "AU10": {"mouthUpperUpLeft": 1.0, "mouthUpperUpRight": 1.0},
+    "AU12": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+    "AU14": {"mouthDimpleLeft": 1.0, "mouthDimpleRight": 1.0},
+    "AU15": {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0},
+    "AU16": {"mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0},
+    "AU17": {"mouthShrugLower": 1.0, "mouthShrugUpper": 0.3},
+    "AU20": {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0},
+    "AU23": {"mouthPressLeft": 1.0, "mouthPressRight": 1.0, "mouthRollLower": 0.3},
+    "AU25": {"jawOpen": 0.1, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2},
+    "AU26": {"jawOpen": 1.0},
+    # ARKit "Left"/"Right" are the subject's own sides; the contempt prototype's R12/R14 is the right side.
+    "R12": {"mouthSmileRight": 1.0},
+    "R14": {"mouthDimpleRight": 1.0},
+}
+
+
+def prototype_matrix() -> torch.Tensor:
+    """`torch.Tensor` of shape `(K, num_AUs)`: label → action-unit intensities, rows in :data:`LABELS` order."""
+    aus = list(ACTION_UNITS)
+    out = torch.zeros(NUM_LABELS, len(aus))
+    for label, units in EMFACS_PROTOTYPES.items():
+        for au, value in units.items():
+            out[LABELS.index(label), aus.index(au)] = value
+    return out
+
+
+def au_matrix() -> torch.Tensor:
+    """`torch.Tensor` of shape `(num_AUs, 52)`: action unit → ARKit weights."""
+    aus = list(ACTION_UNITS)
+    out = torch.zeros(len(aus), NUM_BLENDSHAPES)
+    for au, shapes in AU_TO_ARKIT.items():
+        for name, value in shapes.items():
+            out[aus.index(au), arkit_index(name)] = value
+    return out
+
+
+class ExpressionPrior(nn.Module):
+    """Emotion → ARKit-52 blendshape weights through EMFACS action units.
+
+    The tables are buffers (they move with ``.to()``); ``scale`` multiplies every prototype (e.g. 0.8 for a
+    subtler character).
+
+    Example::
+
+        >>> prior = ExpressionPrior()
+        >>> weights = prior(resolve_emotion("happy:0.8", duration=2.0))  # (50, 52)
+    """
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        if not scale >= 0:
+            raise ValueError(f"scale must be >= 0, got {scale!r}.")
+        self.scale = float(scale)
+        self.register_buffer("label_to_au", prototype_matrix(), persistent=False)
+        self.register_buffer("au_to_arkit", au_matrix(), persistent=False)
+
+    @property
+    def blendshape_names(self) -> tuple[str, ...]:
+        return ARKIT_BLENDSHAPES
+
+    def action_units(self, probs: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
+        """Action-unit intensities.
+
+        Args:
+            probs (`torch.Tensor` of shape `(..., K)`)
+            intensity (`torch.Tensor` of shape `(...)`)
+
+        Returns:
+            `torch.Tensor` of shape `(..., num_AUs)` in [0, 1].
+        """
+        au = probs.to(self.label_to_au.dtype) @ self.label_to_au
+        return (self.scale * intensity.to(au.dtype).unsqueeze(-1) * au).clamp(0.0, 1.0)
+
+    def from_state(self, probs: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
+        """ARKit weights `(..., 52)` in [0, 1] from a label distribution `(..., K)` and intensity `(...)`."""
+        return (self.action_units(probs, intensity) @ self.au_to_arkit).clamp(0.0, 1.0)
+
+    def forward(self, track: EmotionTrack) -> torch.Tensor:
+        """ARKit weights per frame.
+
+        Args:
+            track: an :class:`EmotionTrack` of ``frames`` frames.
+
+        Returns:
+            `torch.Tensor` of shape `(frames, 52)` in [0, 1], columns in :data:`emogen.arkit.ARKIT_BLENDSHAPES`.
+        """
+        if not isinstance(track, EmotionTrack):
+            raise TypeError(f"ExpressionPrior expects an EmotionTrack, got {type(track).__name__}.")
+        return self.from_state(track.probs.to(self.label_to_au.device), track.intensity.to(self.label_to_au.device))

@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from emogen.arkit import ARKIT_BLENDSHAPES, NUM_BLENDSHAPES, arkit_index
+from emogen.controls import ExpressionPrior, resolve_emotion
+from emogen.controls.expression import ACTION_UNITS, AU_TO_ARKIT, EMFACS_PROTOTYPES
+from emogen.emotion import LABELS
+
+
+def w(weights: torch.Tensor, *names: str) -> float:
+    return float(sum(weights[..., arkit_index(n)].mean() for n in names) / len(names))
+
+
+@pytest.fixture(scope="module")
+def prior():
+    return ExpressionPrior()
+
+
+def test_tables_are_consistent():
+    assert set(EMFACS_PROTOTYPES) == set(LABELS)
+    assert set(AU_TO_ARKIT) == set(ACTION_UNITS)
+    for units in EMFACS_PROTOTYPES.values():
+        assert set(units) <= set(ACTION_UNITS) and all(0 < v <= 1 for v in units.values())
+    for shapes in AU_TO_ARKIT.values():
+        assert all(name in ARKIT_BLENDSHAPES for name in shapes)
+
+
+def test_happy_smiles(prior):
+    out = prior(resolve_emotion("happy"))
+    assert out.shape == (1, NUM_BLENDSHAPES)
+    assert w(out, "mouthSmileLeft", "mouthSmileRight") > 0.8
+    assert w(out, "cheekSquintLeft", "cheekSquintRight") > 0.5
+    assert w(out, "mouthFrownLeft", "mouthFrownRight") == 0
+
+
+def test_sad_raises_inner_brows_and_frowns(prior):
+    out = prior(resolve_emotion("sad"))
+    assert w(out, "browInnerUp") > 0.7 and w(out, "mouthFrownLeft", "mouthFrownRight") > 0.7
+    assert w(out, "mouthSmileLeft", "mouthSmileRight") == 0
+
+
+def test_each_label_has_its_signature(prior):
+    def of(label):
+        return prior(resolve_emotion(label))
+
+    assert w(of("angry"), "browDownLeft", "browDownRight") > 0.8
+    assert w(of("angry"), "mouthPressLeft", "mouthPressRight") > 0.5
+    assert w(of("surprised"), "jawOpen") > 0.5 and w(of("surprised"), "eyeWideLeft") > 0.5
+    assert w(of("fearful"), "mouthStretchLeft", "mouthStretchRight") > 0.5
+    assert w(of("disgusted"), "noseSneerLeft", "noseSneerRight") > 0.8
+    contempt = of("contempt")
+    assert w(contempt, "mouthSmileRight") > 0.4 and w(contempt, "mouthSmileLeft") == 0  # unilateral
+    assert of("neutral").abs().sum() == 0
+
+
+def test_intensity_scales_monotonically(prior):
+    smiles = [w(prior(resolve_emotion(f"happy:{i}")), "mouthSmileLeft") for i in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert smiles == sorted(smiles) and smiles[0] == 0 and smiles[-1] > smiles[1] > 0
+
+
+def test_mixtures_and_vad_blend(prior):
+    mix = prior(resolve_emotion("happy:0.5+surprised:0.5"))
+    assert w(mix, "mouthSmileLeft") > 0.3 and w(mix, "browOuterUpLeft") > 0.3
+    vad_happy = prior(resolve_emotion("vad:0.8,0.5,0.45"))
+    vad_sad = prior(resolve_emotion("vad:-0.6,-0.3,-0.3"))
+    assert w(vad_happy, "mouthSmileLeft") > 0.5 and w(vad_sad, "mouthFrownLeft") > 0.5
+
+
+def test_timeline_moves_expression(prior):
+    track = resolve_emotion("0s neutral, 1s happy, 2s sad", fps=10, duration=3.0)
+    out = prior(track)
+    assert out.shape == (30, NUM_BLENDSHAPES) and out.min() >= 0 and out.max() <= 1
+    assert w(out[10], "mouthSmileLeft") > 0.8 and w(out[25], "mouthFrownLeft") > 0.8
+
+
+def test_moves_with_device_and_rejects_bad_input(prior):
+    assert prior.to(torch.float64).au_to_arkit.dtype == torch.float64
+    with pytest.raises(TypeError, match="EmotionTrack"):
+        prior(torch.zeros(3, 8))
