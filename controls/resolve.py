@@ -7,6 +7,7 @@ keyframed timeline, typed objects, or a ready track), the result is a per-frame 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -48,10 +49,12 @@ INTERPOLATIONS: tuple[str, ...] = ("linear", "smooth", "step")
 #: Seconds a timeline holds its last keyframe when no duration is given.
 DEFAULT_HOLD = 1.0
 
-# EmoBank ratings crowd the middle of their 1–5 scale (most sentences within ±0.3 of neutral after mapping to
-# [-1, 1]), while the label centroids come from ratings of emotion words that span the scale. Text VAD is stretched
-# by this gain (and clipped) before it is compared with the centroids, so "I am furious" lands near "angry".
-TEXT_VAD_GAIN = 2.0
+# EmoBank ratings crowd the middle of their 1–5 scale (after mapping to [-1, 1], the 1st–99th percentiles span
+# about ±0.5 valence, -0.25…0.4 arousal, ±0.27 dominance), while the label centroids come from ratings of emotion
+# words that span the scale. Text VAD is therefore stretched per axis with a saturating map,
+# vad = tanh(gain · raw), whose gains put EmoBank's 1st/99th percentiles near ±0.8 — so "I am furious" lands
+# near "angry" while nothing is clipped.
+TEXT_VAD_GAIN = (2.2, 2.8, 3.0)
 # Weight of one emotion word of the lexicon relative to the VAD-based assignment: with n words the lexicon gets
 # n / (n + 1) of the label distribution.
 _LEXICON_WEIGHT = 1.0
@@ -100,8 +103,10 @@ def _text_states(texts: Sequence[str], model=None, batch_size: int = 64, show_pr
     from .text import lexical_label_scores
 
     model = model if model is not None else _default_text_model()
-    raw = torch.from_numpy(np.asarray(model.predict_vad(list(texts), batch_size=batch_size, show_progress=show_progress)))
-    vad = (raw.float() * TEXT_VAD_GAIN).clamp(-1.0, 1.0)
+    raw = torch.from_numpy(
+        np.asarray(model.predict_vad(list(texts), batch_size=batch_size, show_progress=show_progress))
+    )
+    vad = torch.tanh(raw.float() * torch.tensor(TEXT_VAD_GAIN))
     probs = vad_to_probs(vad)
     lex = torch.from_numpy(np.asarray(lexical_label_scores(list(texts)))).float()
     n = lex.sum(-1, keepdim=True)
@@ -117,8 +122,9 @@ def analyze_text(
     """Read VAD and a label distribution from free text.
 
     VAD comes from the shipped text model (trained on EmoBank, see ``weights/text_emotion/README.md``), stretched
-    by :data:`TEXT_VAD_GAIN` onto the label-centroid scale; labels are the soft assignment of that VAD, mixed with
-    the evidence of emotion words (with negation handling) so that, e.g., fear and anger — close in VAD — separate.
+    per axis onto the label-centroid scale (see ``TEXT_VAD_GAIN``); labels are the soft assignment of that VAD,
+    mixed with the evidence of emotion words (with negation handling) so that, e.g., fear and anger — close in
+    VAD — separate.
 
     Args:
         texts: one text or a list of texts (batched).
@@ -183,9 +189,7 @@ def _num_frames(duration: float, fps: float) -> int:
 
 
 def _check_duration(duration: float | None) -> None:
-    if duration is not None and not (
-        isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0
-    ):
+    if duration is not None and not (isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0):
         raise ValueError(f"duration must be a positive number of seconds, got {duration!r}.")
 
 
@@ -226,7 +230,7 @@ def keyframes_to_track(
         if not isinstance(k, Keyframe):
             raise TypeError(f"Timeline items must be Keyframe objects, got {type(k).__name__}: {k!r}.")
     times = [k.time for k in keyframes]
-    if any(b <= a for a, b in zip(times, times[1:])):
+    if any(b <= a for a, b in itertools.pairwise(times)):
         raise ValueError(f"Keyframe times must be strictly increasing, got {times}.")
     _check_duration(duration)
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):

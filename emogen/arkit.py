@@ -158,4 +158,6 @@ def arkit_index(name: str) -> int:
 
         close = difflib.get_close_matches(name, ARKIT_BLENDSHAPES, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"Unknown ARKit blendshape {name!r}.{hint} Accepted: the 52 names in ARKIT_BLENDSHAPES.") from None
+        raise ValueError(
+            f"Unknown ARKit blendshape {name!r}.{hint} Accepted: the 52 names in ARKIT_BLENDSHAPES."
+        ) from None

@@ -1,0 +1,18 @@
+"""diffusers-style pipelines (installed as ``emogen.pipelines``); imported lazily, each pulls in diffusers."""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "EmoSpeechPipeline": ".speech",
+    "SpeechOutput": ".speech",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,5 +5,8 @@ Each module named in :data:`COMMANDS` exposes ``register(subparsers)``, which ad
 """
 
 COMMANDS: tuple[str, ...] = (
+    "animate",
+    "diarize",
     "emotion",
+    "speak",
 )

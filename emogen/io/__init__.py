@@ -1,0 +1,1 @@
+"""Input/output helpers: images, video files and animation-curve export."""

@@ -1,0 +1,94 @@
+"""ARKit curve export: CSV in Live Link Face column order and JSON.
+
+The CSV reproduces the header Epic's Live Link Face app writes (:data:`emogen.arkit.LIVE_LINK_FACE_COLUMNS`):
+``Timecode, BlendShapeCount``, the 52 blendshapes (CamelCase), then head yaw/pitch/roll and the eyes'
+yaw/pitch/roll. Head and eye angles are written in radians with emogen's signs (:mod:`emogen.motion`); the eyes
+both take the MotionTrack gaze, roll 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from ..arkit import ARKIT_INDEX, LIVE_LINK_FACE_COLUMNS
+from ..motion import MotionTrack
+
+__all__ = ["live_link_face_rows", "write_live_link_csv", "write_curves_json", "read_curves_json"]
+
+
+def _atomic_write_text(path: Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _timecode(frame: int, fps: float) -> str:
+    """Live Link Face timecode ``HH:MM:SS:FF.mmm``."""
+    seconds = frame / fps
+    whole = int(seconds)
+    ff = int(round((seconds - whole) * fps))
+    if ff >= round(fps):
+        whole, ff = whole + 1, 0
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}:{ff:02d}.000"
+
+
+def live_link_face_rows(motion: MotionTrack) -> list[list]:
+    """Rows (header first) of the Live Link Face CSV for ``motion``."""
+    if not isinstance(motion, MotionTrack):
+        raise TypeError(f"motion must be a MotionTrack, got {type(motion).__name__}.")
+    m = motion.to("cpu", torch.float64)
+    names = LIVE_LINK_FACE_COLUMNS[2:54]
+    cols = [ARKIT_INDEX[n[0].lower() + n[1:]] for n in names]
+    rows: list[list] = [list(LIVE_LINK_FACE_COLUMNS)]
+    b, rot, gaze = m.blendshapes[:, cols], m.head_rotation, m.gaze
+    for i in range(m.num_frames):
+        pitch, yaw, roll = rot[i].tolist()
+        gy, gp = gaze[i].tolist()
+        values = b[i].tolist() + [yaw, pitch, roll, gy, gp, 0.0, gy, gp, 0.0]
+        rows.append([_timecode(i, m.fps), len(names)] + [round(v, 6) for v in values])
+    return rows
+
+
+def write_live_link_csv(path: str | os.PathLike, motion: MotionTrack) -> Path:
+    """Write ``motion`` as a Live Link Face CSV (atomic)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(live_link_face_rows(motion))
+    return _atomic_write_text(Path(path), buf.getvalue())
+
+
+def write_curves_json(path: str | os.PathLike, motion: MotionTrack) -> Path:
+    """Write ``motion`` as JSON (``MotionTrack.to_dict()``: fps, names, per-frame lists; atomic)."""
+    if not isinstance(motion, MotionTrack):
+        raise TypeError(f"motion must be a MotionTrack, got {type(motion).__name__}.")
+    data = {"format": "emogen.motion", "version": 1, **motion.to_dict()}
+    return _atomic_write_text(Path(path), json.dumps(data, separators=(",", ":")) + "\n")
+
+
+def read_curves_json(path: str | os.PathLike) -> MotionTrack:
+    """Read a file written by :func:`write_curves_json`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"No such file: {str(path)!r}.")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{str(path)!r} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict) or "blendshapes" not in data or "fps" not in data:
+        raise ValueError(f"{str(path)!r} is not an emogen curves file (needs 'fps' and 'blendshapes').")
+    return MotionTrack.from_dict(data)

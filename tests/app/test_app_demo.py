@@ -1,0 +1,88 @@
+"""The Gradio app, built with a small real stand-in for the talking-head pipeline."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from emogen.app import EMOTION_MODES, EmotionControls, build_demo
+from emogen.controls import resolve_emotion
+from emogen.emotion import EmotionTrack
+from emogen.motion import MotionTrack
+
+
+@dataclass
+class _Output:
+    frames: np.ndarray
+    audio: np.ndarray
+    sample_rate: int
+    motion: MotionTrack
+    emotion_track: EmotionTrack
+
+
+class _Pipe:
+    """Follows EmoTalkingHeadPipeline's call signature; renders grey frames whose brightness follows valence."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, image, text=None, audio=None, emotion=None, num_inference_steps=20, height=512, width=512,
+                 generator=None):  # fmt: skip
+        self.calls.append(dict(text=text, audio=audio, emotion=emotion, height=height))
+        track = resolve_emotion(emotion, duration=1.0, fps=25) if emotion is not None else resolve_emotion(
+            "neutral", duration=1.0)  # fmt: skip
+        level = (128 + 100 * track.vad[:, 0]).clamp(0, 255).to(torch.uint8).numpy()
+        frames = np.broadcast_to(level[:, None, None, None], (track.num_frames, 64, 64, 3)).copy()
+        motion = MotionTrack.zeros(track.num_frames, fps=25.0)
+        return _Output(frames, np.zeros(16000, np.float32), 16000, motion, track)
+
+
+def _fn(demo, name):
+    for f in demo.fns.values():
+        if getattr(f, "name", None) == name or getattr(f.fn, "__name__", None) == name:
+            return f.fn
+    raise KeyError(name)
+
+
+def test_controls_make_specs():
+    assert EmotionControls("Label", "sad", 0.5).spec("hi") == "sad:0.5"
+    assert EmotionControls("VAD", valence=0.5, arousal=-0.2, dominance=0).spec(None) == "vad:0.5,-0.2,0"
+    assert EmotionControls("Timeline", timeline="0s happy, 1s sad").spec(None) == "0s happy, 1s sad"
+    assert EmotionControls("From the text").spec("We won!") == "text:We won!"
+    assert EmotionControls("From the voice").spec(None) is None
+    with pytest.raises(ValueError, match="needs text"):
+        EmotionControls("From the text").spec("  ")
+    assert set(EMOTION_MODES) >= {"Label", "VAD", "Timeline"}
+
+
+def test_render_wires_pipeline_to_files(tmp_path):
+    pipe = _Pipe()
+    demo = build_demo({"talking_head": pipe})
+    render = _fn(demo, "render")
+    video, plot, curves = render(None, "Hello there", None, "Label", "sad", 0.7, 0, 0, 0, "", 3, 256, 10)
+    assert pipe.calls[-1]["emotion"] == "sad:0.7" and pipe.calls[-1]["height"] == 256
+    assert open(video, "rb").read(12)[4:8] == b"ftyp"
+    assert open(plot, "rb").read(4) == b"\x89PNG"
+    header = open(curves).readline()
+    assert header.startswith("Timecode,BlendShapeCount,EyeBlinkLeft")
+
+
+def test_bad_ui_input_is_a_gradio_error():
+    import gradio as gr
+
+    demo = build_demo({"talking_head": _Pipe()})
+    render = _fn(demo, "render")
+    with pytest.raises(gr.Error, match="text to speak or an audio"):
+        render(None, "", None, "Label", "sad", 1.0, 0, 0, 0, "", 0, 256, 10)
+    with pytest.raises(gr.Error, match="Did you mean"):
+        render(None, "Hi", None, "Timeline", "sad", 1.0, 0, 0, 0, "0s happy, 1s angyr", 0, 256, 10)
+    expand = _fn(demo, "expand_timeline")
+    with pytest.raises(gr.Error, match="must increase"):
+        expand("1s happy, 0s sad", "none")
+
+
+def test_emotion_tab_without_pipelines():
+    demo = build_demo({})
+    path = _fn(demo, "expand_timeline")("0s neutral, 1s happy", "second-order")
+    assert open(path, "rb").read(4) == b"\x89PNG"
