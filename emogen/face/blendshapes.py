@@ -1,0 +1,547 @@
+"""The 52 ARKit blendshape displacement fields on MediaPipe's canonical face mesh.
+
+The fields are emogen's own, authored procedurally by :func:`author_blendshapes` (run by
+``weights/face_rig/make_blendshapes.py``, which saves them as ``weights/face_rig/blendshapes.safetensors``). Each
+field is a set of *handles* (landmark groups of MediaPipe: lips, eyelids, brows, iris, oval, plus a few points
+found by position such as the cheekbones) moved by a prescribed vector, extended smoothly over the rest of the mesh
+by a harmonic (Laplace) interpolation that is pinned to zero beyond a geodesic radius. Geodesics and the Laplacian
+use the mesh with its eye and mouth openings cut open, so the upper and lower lips (and lids) move independently.
+
+Units are inter-pupil distances (IPD); the frame is the face's own: x to the subject's left, y up, z towards the
+camera, origin between the eye centres. Amplitudes follow the measured ranges in DESIGN §5 (mouth corners
+0.18-0.28 IPD down for frowns, brows ~0.10, upper lids ~0.06, jaw 0.10-0.25 at the prototypes' weights), and the
+action-unit descriptions of the Facial Action Coding System (Ekman, Friesen & Hager 2002) for the directions:
+AU12 (smile) pulls the corners up, out and back; AU15 (frown) down and slightly in; AU4 (brow lowerer) down and
+together; AU1/AU2 raise the inner/outer brow; AU26/27 rotate the mandible about the temporomandibular joint.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..arkit import ARKIT_BLENDSHAPES, NUM_BLENDSHAPES
+from .topology import NUM_LANDMARKS, LandmarkGroups, landmark_groups, load_canonical_mesh
+
+__all__ = [
+    "FaceTopology",
+    "face_topology",
+    "canonical_template",
+    "author_blendshapes",
+    "eye_fields",
+    "load_blendshapes",
+    "BLENDSHAPES_ASSET",
+]
+
+BLENDSHAPES_ASSET = "face_rig"
+_EYEBALL_RADIUS = 0.19  # IPD: 12 mm eyeball radius / 63 mm mean inter-pupil distance
+_IRIS_RADIUS = 0.094  # IPD: 5.9 mm
+_SQUINT_LOWER = 0.30  # eyeSquint: lower-lid raise, fraction of the eye opening
+_SQUINT_UPPER = 0.10  # eyeSquint: upper-lid drop, fraction of the eye opening
+
+
+@dataclass(frozen=True)
+class FaceTopology:
+    """Connectivity of the 478-landmark face with the eye and mouth openings cut out.
+
+    Args:
+        faces (`np.ndarray` of shape `(F, 3)`): skin triangles (canonical triangles minus eye/mouth interiors).
+        mouth_faces (`np.ndarray` of shape `(18, 3)`): the removed mouth-interior triangles (canonical).
+        groups: MediaPipe landmark groups.
+        laplacian: uniform graph Laplacian over the skin triangles (scipy sparse, 478×478; iris rows empty).
+        graph: edge-length graph for geodesics (scipy sparse), built per vertex set by :meth:`geodesic`.
+    """
+
+    faces: np.ndarray
+    mouth_faces: np.ndarray
+    eye_faces: np.ndarray
+    groups: LandmarkGroups
+    edges: np.ndarray
+
+    def geodesic(self, vertices: np.ndarray, sources: list[int] | np.ndarray) -> np.ndarray:
+        """Geodesic (edge-path) distance from the nearest source vertex, shape ``(478,)``; inf if unreachable."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        a, b = self.edges[:, 0], self.edges[:, 1]
+        w = np.linalg.norm(vertices[a] - vertices[b], axis=-1) + 1e-9
+        n = vertices.shape[0]
+        graph = coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+        return dijkstra(graph, indices=np.asarray(sources), min_only=True)
+
+    def laplacian(self, n: int):
+        from scipy.sparse import coo_matrix, diags
+
+        a, b = self.edges[:, 0], self.edges[:, 1]
+        adj = coo_matrix((np.ones(2 * len(a)), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+        adj.data[:] = 1.0
+        return diags(np.asarray(adj.sum(1)).ravel()) - adj
+
+
+@functools.lru_cache(maxsize=1)
+def face_topology() -> FaceTopology:
+    """The canonical mesh with its mouth and eye interiors removed (cached)."""
+    mesh = load_canonical_mesh()
+    g = landmark_groups()
+    holes = [
+        set(g.lips_inner_upper + g.lips_inner_lower),
+        set(g.left_eye_upper + g.left_eye_lower),
+        set(g.right_eye_upper + g.right_eye_lower),
+    ]
+    inside = [np.array([set(f.tolist()) <= h for f in mesh.faces]) for h in holes]
+    skin = ~(inside[0] | inside[1] | inside[2])
+    faces = mesh.faces[skin]
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    return FaceTopology(
+        faces=faces,
+        mouth_faces=mesh.faces[inside[0]],
+        eye_faces=mesh.faces[inside[1] | inside[2]],
+        groups=g,
+        edges=e,
+    )
+
+
+def _eye_center(v: np.ndarray, upper, lower) -> np.ndarray:
+    return v[list(upper) + list(lower)].mean(0)
+
+
+@functools.lru_cache(maxsize=1)
+def canonical_template() -> np.ndarray:
+    """The canonical face in IPD units, origin between the eye centres: ``np.ndarray`` of shape ``(478, 3)``.
+
+    The canonical mesh has no iris landmarks; they are placed at the eye-opening centres (centre, then four
+    points on a circle of the mean iris radius), slightly in front of the lids.
+    """
+    mesh = load_canonical_mesh()
+    g = landmark_groups()
+    v = mesh.vertices
+    le = _eye_center(v, g.left_eye_upper, g.left_eye_lower)
+    re = _eye_center(v, g.right_eye_upper, g.right_eye_lower)
+    ipd = np.linalg.norm(le - re)
+    origin = (le + re) / 2
+    out = np.zeros((NUM_LANDMARKS, 3))
+    out[:468] = (v - origin) / ipd
+    for base, c in ((468, re), (473, le)):
+        c = (c - origin) / ipd + np.array([0, 0, 0.02])
+        out[base] = c
+        for k, ang in enumerate((0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi)):
+            out[base + 1 + k] = c + _IRIS_RADIUS * np.array([math.cos(ang), math.sin(ang), 0.0])
+    return out
+
+
+# --------------------------------------------------------------------------------------------- authoring tools
+class _Author:
+    """Harmonic-extension deformer on one face geometry (IPD units, face frame)."""
+
+    def __init__(self, vertices: np.ndarray) -> None:
+        self.v = np.asarray(vertices, dtype=np.float64)
+        self.topo = face_topology()
+        self.g = self.topo.groups
+        self.L = self.topo.laplacian(self.v.shape[0]).tocsr()
+        g = self.g
+        self.mesh_ids = np.arange(468)
+        self.corner = {+1: 291, -1: 61}
+        self.corner_in = {+1: 308, -1: 78}
+        self.upper_lip = np.array(sorted(set(g.lips_outer_upper[1:-1] + g.lips_inner_upper[1:-1])))
+        self.lower_lip = np.array(sorted(set(g.lips_outer_lower[1:-1] + g.lips_inner_lower[1:-1])))
+        self.lips = np.array(sorted(set(self.upper_lip) | set(self.lower_lip) | {61, 291, 78, 308}))
+        self.eye_upper = {+1: np.array(g.left_eye_upper), -1: np.array(g.right_eye_upper)}
+        self.eye_lower = {+1: np.array(g.left_eye_lower), -1: np.array(g.right_eye_lower)}
+        self.brow = {+1: np.array(g.left_brow), -1: np.array(g.right_brow)}
+        self.iris = {+1: np.arange(473, 478), -1: np.arange(468, 473)}
+        self.mouth_halfwidth = abs(self.v[291, 0] - self.v[61, 0]) / 2
+        self.mouth_center = self.v[[61, 291, 13, 14]].mean(0)
+
+    # ------------------------------------------------------------------------------------------------- helpers
+    def near(self, x: float, y: float, r: float) -> np.ndarray:
+        """Front-facing mesh vertices within ``r`` of ``(x, y)`` in the image plane."""
+        v = self.v[:468]
+        d = np.hypot(v[:, 0] - x, v[:, 1] - y)
+        front = v[:, 2] > np.percentile(v[:, 2], 30)
+        ids = np.nonzero((d < r) & front)[0]
+        if ids.size == 0:
+            ids = np.array([int(np.argmin(d + (~front) * 10))])
+        return ids
+
+    def side(self, ids: np.ndarray, s: int, soft: float = 0.15) -> np.ndarray:
+        """Weights in [0, 1] of ``ids`` for side ``s`` (smooth across the midline over ``soft`` IPD)."""
+        x = self.v[ids, 0] * s
+        return np.clip(0.5 + x / (2 * soft), 0.0, 1.0)
+
+    def deform(
+        self,
+        handles: list[tuple[np.ndarray, np.ndarray]],
+        radius: float,
+        anchors: np.ndarray | list[int] = (),
+    ) -> np.ndarray:
+        """Harmonic extension of handle displacements, zero beyond ``radius`` (geodesic) and on ``anchors``.
+
+        Args:
+            handles: ``(indices (k,), displacement (3,) or (k, 3))`` pairs; later pairs add to earlier ones.
+            radius: geodesic radius (IPD) of the region that follows the handles.
+            anchors: vertices held fixed.
+
+        Returns:
+            `np.ndarray` of shape `(478, 3)`.
+        """
+        n = self.v.shape[0]
+        fixed = np.zeros(n, dtype=bool)
+        value = np.zeros((n, 3))
+        mesh_handles = []
+        for ids, disp in handles:
+            ids = np.asarray(ids, dtype=np.int64)
+            disp = np.broadcast_to(np.asarray(disp, dtype=np.float64), (len(ids), 3))
+            np.add.at(value, ids, disp)
+            fixed[ids] = True
+            mesh_handles += [i for i in ids.tolist() if i < 468]
+        out = value.copy()
+        if not mesh_handles:
+            return out
+        dist = self.topo.geodesic(self.v[:468], sorted(set(mesh_handles)))
+        far = np.zeros(n, dtype=bool)
+        far[:468] = dist > radius
+        anchor_mask = np.zeros(n, dtype=bool)
+        anchor_mask[np.asarray(list(anchors), dtype=np.int64)] = True
+        pinned = fixed | far | anchor_mask
+        pinned[468:] = True  # iris points only move when they are handles
+        value[(far | anchor_mask) & ~fixed] = 0.0
+        free = np.nonzero(~pinned)[0]
+        if free.size:
+            from scipy.sparse.linalg import spsolve
+
+            lff = self.L[free][:, free].tocsc()
+            rhs = -self.L[free][:, np.nonzero(pinned)[0]] @ value[pinned]
+            sol = spsolve(lff, rhs)
+            out[free] = np.asarray(sol).reshape(-1, 3)
+        out[pinned] = value[pinned]
+        # Soften the harmonic field's kink at the outer radius with a smooth taper.
+        taper = np.ones(n)
+        taper[:468] = np.clip(1.0 - (dist / radius) ** 4, 0.0, 1.0)
+        taper[fixed] = 1.0
+        return out * taper[:, None]
+
+    def jaw_weights(self) -> np.ndarray:
+        """Harmonic weights: 1 on the lower lip and chin, 0 on the upper lip and above the mouth."""
+        n = self.v.shape[0]
+        v = self.v
+        y_corner = (v[61, 1] + v[291, 1]) / 2
+        ones = set(self.lower_lip.tolist()) | set(self.near(0.0, v[152, 1] + 0.1, 0.35).tolist())
+        oval = np.array(self.g.face_oval)
+        ones |= set(oval[v[oval, 1] < y_corner - 0.45].tolist())
+        zeros = set(self.upper_lip.tolist()) | set(np.nonzero(v[:468, 1] > v[1, 1] - 0.05)[0].tolist())
+        zeros |= set(oval[v[oval, 1] > y_corner + 0.05].tolist())
+        w = np.zeros(n)
+        fixed = np.zeros(n, dtype=bool)
+        for i in ones:
+            w[i], fixed[i] = 1.0, True
+        for i in zeros:
+            w[i], fixed[i] = 0.0, True
+        fixed[468:] = True
+        free = np.nonzero(~fixed)[0]
+        from scipy.sparse.linalg import spsolve
+
+        sol = spsolve(self.L[free][:, free].tocsc(), -self.L[free][:, np.nonzero(fixed)[0]] @ w[fixed])
+        w[free] = sol
+        return np.clip(w, 0.0, 1.0)
+
+    def jaw_rotation(self, degrees: float) -> np.ndarray:
+        """Displacement of rotating the jaw region about the temporomandibular axis by ``degrees`` (opening)."""
+        v = self.v
+        pivot = np.array([0.0, v[1, 1] + 0.05, v[234, 2] - 0.55])  # behind the cheek oval, at nose-tip level
+        th = math.radians(degrees)
+        rel = v - pivot
+        rot = np.stack(
+            [
+                rel[:, 0],
+                rel[:, 1] * math.cos(th) - rel[:, 2] * math.sin(th),
+                rel[:, 1] * math.sin(th) + rel[:, 2] * math.cos(th),
+            ],
+            axis=-1,
+        )
+        w = self.jaw_weights()
+        # the lower lip drops most in its middle: an oval opening, not a slot (corners at ~40 %)
+        lips = np.array(sorted(set(self.g.lips_inner_lower + self.g.lips_outer_lower)))
+        t = np.clip((v[lips, 0] - v[61, 0]) / (v[291, 0] - v[61, 0]), 0, 1)
+        w[lips] *= 0.4 + 0.6 * np.sin(np.pi * t) ** 0.7
+        return (rot - rel) * w[:, None]
+
+    def brow_parts(self, s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inner, middle and outer thirds of brow ``s`` (by |x|)."""
+        ids = self.brow[s]
+        order = ids[np.argsort(np.abs(self.v[ids, 0]))]
+        k = len(order) // 3
+        return order[: k + 1], order[k + 1 : 2 * k + 1], order[2 * k + 1 :]
+
+    def lid_profile(self, ids: np.ndarray) -> np.ndarray:
+        """sin-shaped weights along an eyelid arc (0 at the corners, 1 at the middle), shape ``(k,)``."""
+        x = self.v[ids, 0]
+        t = (x - x.min()) / max(np.ptp(x), 1e-9)
+        return np.sin(np.pi * t)
+
+
+def eye_fields(vertices: np.ndarray) -> dict[str, np.ndarray]:
+    """Eyelid fields computed from a face's own geometry (calibrated per face).
+
+    ``eyeBlink*`` closes the lids exactly: the upper lid meets the lower lid a fifth of the opening above it.
+    ``eyeWide*`` raises the upper lid by 45 % of the opening (≈0.05 IPD on an average eye), ``eyeSquint*``
+    raises the lower lid by 30 % and lowers the upper lid by 10 % (AU7, lid tightener).
+
+    Args:
+        vertices (`np.ndarray` of shape `(478, 3)`): the face in IPD units (face frame).
+
+    Returns:
+        name → `np.ndarray` of shape `(478, 3)`.
+    """
+    a = _Author(vertices)
+    v = a.v
+    out: dict[str, np.ndarray] = {}
+    for s, side in ((+1, "Left"), (-1, "Right")):
+        up, lo = a.eye_upper[s], a.eye_lower[s]  # both ordered from -x to +x, corners shared
+        up_mid, lo_mid = up[1:-1], lo[1:-1]
+        # pair each upper-lid vertex with the lower lid at the same x (linear interpolation along the lower arc)
+        lx, ly, lz = v[lo, 0], v[lo, 1], v[lo, 2]
+        order = np.argsort(lx)
+        below = np.stack([np.interp(v[up_mid, 0], lx[order], c[order]) for c in (lx, ly, lz)], -1)
+        above = np.stack(
+            [
+                np.interp(v[lo_mid, 0], v[up, 0][np.argsort(v[up, 0])], v[up, c][np.argsort(v[up, 0])])
+                for c in range(3)
+            ],
+            -1,
+        )
+        meet_up = below + 0.2 * (v[up_mid] - below)
+        meet_lo = v[lo_mid] + 0.2 * (above - v[lo_mid])
+        brows = a.brow[s]
+        blink = a.deform([(up_mid, meet_up - v[up_mid]), (lo_mid, meet_lo - v[lo_mid])], radius=0.28, anchors=brows)
+        out[f"eyeBlink{side}"] = blink
+        opening = np.linalg.norm(v[up_mid] - below, axis=-1)
+        wide_up = np.zeros((len(up_mid), 3))
+        wide_up[:, 1] = 0.45 * opening.max() * a.lid_profile(up_mid) ** 0.7
+        out[f"eyeWide{side}"] = a.deform(
+            [(up_mid, wide_up), (lo_mid, np.array([0.0, -0.008, 0.0]))], radius=0.3, anchors=brows
+        )
+        sq_lo = np.zeros((len(lo_mid), 3))
+        sq_lo[:, 1] = _SQUINT_LOWER * opening.max() * a.lid_profile(lo_mid)
+        sq_up = np.zeros((len(up_mid), 3))
+        sq_up[:, 1] = -_SQUINT_UPPER * opening.max() * a.lid_profile(up_mid)
+        out[f"eyeSquint{side}"] = a.deform([(lo_mid, sq_lo), (up_mid, sq_up)], radius=0.25, anchors=brows)
+    return out
+
+
+def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
+    """Author the 52 fields on ``vertices`` (default: the canonical template).
+
+    Returns:
+        `np.ndarray` of shape `(52, 478, 3)` in :data:`emogen.arkit.ARKIT_BLENDSHAPES` order, IPD units.
+    """
+    v0 = canonical_template() if vertices is None else np.asarray(vertices, dtype=np.float64)
+    a = _Author(v0)
+    v = a.v
+    f: dict[str, np.ndarray] = {}
+    np.zeros_like(v)
+    lips = a.lips
+
+    def lip_corner_weights(s: int, reach: float = 1.0) -> np.ndarray:
+        """Weights of the lip vertices for moving corner ``s``: 1 at the corner, 0 at the far corner."""
+        x = v[lips, 0] * s
+        t = (x + a.mouth_halfwidth) / (2 * a.mouth_halfwidth)
+        return np.clip(t, 0, 1) ** (2.5 / reach)
+
+    for s, side in ((+1, "Left"), (-1, "Right")):
+        inner, middle, outer = a.brow_parts(s)
+        lids = np.r_[a.eye_upper[s], a.eye_lower[s]]
+        other_corner = [a.corner[-s], a.corner_in[-s]]
+        # --- brows (AU4, AU2)
+        f[f"browDown{side}"] = a.deform(
+            [(inner, [-s * 0.06, -0.17, 0.0]), (middle, [-s * 0.03, -0.14, 0.0]), (outer, [0.0, -0.08, 0.0])],
+            radius=0.38,
+            anchors=lids,
+        )
+        f[f"browOuterUp{side}"] = a.deform(
+            [(outer, [s * 0.01, 0.10, 0.0]), (middle, [0.0, 0.06, 0.0]), (inner, [0.0, 0.02, 0.0])],
+            radius=0.4,
+            anchors=lids,
+        )
+        # --- cheeks (AU6)
+        cheek = a.near(s * 0.52, -0.42, 0.16)
+        f[f"cheekSquint{side}"] = a.deform(
+            [(cheek, [0.0, 0.055, 0.015]), (a.eye_lower[s][1:-1], [0.0, 0.02, 0.0])],
+            radius=0.38,
+            anchors=a.eye_upper[s],
+        )
+        # --- gaze (iris moves; the upper lid follows vertical gaze)
+        up_mid = a.eye_upper[s][1:-1]
+        lo_mid = a.eye_lower[s][1:-1]
+        f[f"eyeLookDown{side}"] = a.deform(
+            [(a.iris[s], [0.0, -0.09, -0.02]), (up_mid, [0.0, -0.035, 0.0]), (lo_mid, [0.0, -0.012, 0.0])],
+            radius=0.22,
+            anchors=a.brow[s],
+        )
+        f[f"eyeLookUp{side}"] = a.deform(
+            [(a.iris[s], [0.0, 0.08, -0.01]), (up_mid, [0.0, 0.025, 0.0])], radius=0.22, anchors=a.brow[s]
+        )
+        f[f"eyeLookIn{side}"] = a.deform([(a.iris[s], [-s * 0.10, 0.0, -0.01])], radius=0.1)
+        f[f"eyeLookOut{side}"] = a.deform([(a.iris[s], [s * 0.10, 0.0, -0.01])], radius=0.1)
+        # --- jaw sideways
+        # --- mouth corners
+        wc = lip_corner_weights(s)
+        f[f"mouthSmile{side}"] = a.deform(
+            [
+                (lips, wc[:, None] * np.array([s * 0.10, 0.14, -0.045])),
+                (a.near(s * 0.42, -0.78, 0.1), [s * 0.015, 0.035, 0.02]),
+            ],
+            radius=0.5,
+            anchors=np.r_[other_corner, a.eye_lower[s]],
+        )
+        f[f"mouthFrown{side}"] = a.deform(
+            [(lips, wc[:, None] * np.array([-s * 0.06, -0.25, 0.0]))],
+            radius=0.5,
+            anchors=np.r_[other_corner, a.eye_lower[s]],
+        )
+        f[f"mouthDimple{side}"] = a.deform(
+            [(lips, wc[:, None] ** 2 * np.array([s * 0.035, 0.0, -0.04]))], radius=0.35, anchors=other_corner
+        )
+        f[f"mouthStretch{side}"] = a.deform(
+            [(lips, wc[:, None] * np.array([s * 0.13, -0.06, -0.01]))], radius=0.45, anchors=other_corner
+        )
+        ws_lo = a.side(a.lower_lip, s)
+        f[f"mouthLowerDown{side}"] = a.deform(
+            [(a.lower_lip, ws_lo[:, None] * np.array([0.0, -0.10, 0.01]))], radius=0.3, anchors=a.upper_lip
+        )
+        ws_up = a.side(a.upper_lip, s)
+        f[f"mouthUpperUp{side}"] = a.deform(
+            [(a.upper_lip, ws_up[:, None] * np.array([0.0, 0.065, 0.01]))], radius=0.3, anchors=a.lower_lip
+        )
+        wl = a.side(lips, s)
+        press = np.where(np.isin(lips, a.upper_lip), -0.018, 0.022)
+        f[f"mouthPress{side}"] = a.deform(
+            [(lips, wl[:, None] * np.stack([np.zeros_like(press), press, np.full_like(press, -0.01)], -1))],
+            radius=0.22,
+        )
+        # --- nose (AU9)
+        ala = a.near(s * 0.2, v[1, 1] - 0.15, 0.11)
+        f[f"noseSneer{side}"] = a.deform(
+            [
+                (ala, [-s * 0.012, 0.055, 0.0]),
+                (a.upper_lip, a.side(a.upper_lip, s)[:, None] * [0.0, 0.025, 0.0]),
+                (inner, [0.0, -0.025, 0.0]),
+            ],
+            radius=0.32,
+            anchors=a.eye_lower[s],
+        )
+
+    # --- symmetric shapes
+    inner_l, _, _ = a.brow_parts(+1)
+    inner_r, _, _ = a.brow_parts(-1)
+    mid_l, mid_r = a.brow_parts(+1)[1], a.brow_parts(-1)[1]
+    lids_all = np.r_[a.eye_upper[1], a.eye_lower[1], a.eye_upper[-1], a.eye_lower[-1]]
+    f["browInnerUp"] = a.deform(
+        [(np.r_[inner_l, inner_r], [0.0, 0.12, 0.0]), (np.r_[mid_l, mid_r], [0.0, 0.06, 0.0])],
+        radius=0.45,
+        anchors=lids_all,
+    )
+    cheeks = np.r_[a.near(0.62, -0.72, 0.18), a.near(-0.62, -0.72, 0.18)]
+    f["cheekPuff"] = a.deform(
+        [
+            (cheeks, np.c_[np.sign(v[cheeks, 0]) * 0.06, np.zeros(len(cheeks)), np.full(len(cheeks), 0.05)]),
+            (lips, [0.0, 0.0, 0.015]),
+        ],
+        radius=0.45,
+        anchors=lids_all,
+    )
+    jaw_open = a.jaw_rotation(13.0)
+    # the lips stretch vertically as the jaw drops: the corners come in (AU26/27)
+    x_rel = (v[lips, 0] - a.mouth_center[0]) / a.mouth_halfwidth
+    jaw_open = jaw_open + a.deform(
+        [(lips, np.c_[-0.09 * np.sign(x_rel) * np.abs(x_rel) ** 2, np.zeros((len(lips), 2))])], radius=0.3
+    )
+    f["jawOpen"] = jaw_open
+    jw = a.jaw_weights()[:, None]
+    f["jawForward"] = jw * np.array([0.0, -0.01, 0.10])
+    f["jawLeft"] = jw * np.array([0.09, 0.0, 0.0])
+    f["jawRight"] = jw * np.array([-0.09, 0.0, 0.0])
+    f["mouthClose"] = a.deform([(a.lower_lip, -0.9 * jaw_open[a.lower_lip])], radius=0.3, anchors=a.upper_lip)
+    rel = v[lips] - a.mouth_center
+    f["mouthFunnel"] = a.deform(
+        [
+            (
+                lips,
+                np.c_[
+                    -0.3 * rel[:, 0],  # corners in
+                    # lips part into a rounded opening: upper up, lower down, most in the middle
+                    np.where(np.isin(lips, a.upper_lip), 0.05, -0.07)
+                    * np.sin(np.pi * np.clip(0.5 + rel[:, 0] / (2 * a.mouth_halfwidth), 0, 1)) ** 0.7,
+                    np.full(len(lips), 0.06),
+                ],
+            )
+        ],
+        radius=0.4,
+    )
+    f["mouthPucker"] = a.deform(
+        [(lips, np.c_[-0.28 * rel[:, 0], -0.15 * rel[:, 1], np.full(len(lips), 0.07)])], radius=0.45
+    )
+    f["mouthLeft"] = a.deform([(lips, [0.10, 0.0, 0.0])], radius=0.45)
+    f["mouthRight"] = a.deform([(lips, [-0.10, 0.0, 0.0])], radius=0.45)
+    g = a.g
+    outer_lo = np.array(g.lips_outer_lower[1:-1])
+    outer_up = np.array(g.lips_outer_upper[1:-1])
+    f["mouthRollLower"] = a.deform(
+        [(outer_lo, [0.0, 0.035, -0.02]), (np.array(g.lips_inner_lower[1:-1]), [0.0, 0.008, -0.02])], radius=0.2
+    )
+    f["mouthRollUpper"] = a.deform(
+        [(outer_up, [0.0, -0.03, -0.02]), (np.array(g.lips_inner_upper[1:-1]), [0.0, -0.006, -0.02])], radius=0.2
+    )
+    chin = a.near(0.0, v[152, 1] + 0.25, 0.22)
+    f["mouthShrugLower"] = a.deform(
+        [(a.lower_lip, [0.0, 0.045, 0.01]), (chin, [0.0, 0.05, 0.02])], radius=0.4, anchors=a.upper_lip
+    )
+    f["mouthShrugUpper"] = a.deform([(a.upper_lip, [0.0, 0.035, 0.01])], radius=0.25, anchors=a.lower_lip)
+    f["tongueOut"] = a.deform([(a.lower_lip, [0.0, -0.03, 0.01])], radius=0.2, anchors=a.upper_lip)
+    f.update(eye_fields(v))
+    missing = [n for n in ARKIT_BLENDSHAPES if n not in f]
+    if missing:
+        raise RuntimeError(f"Blendshape recipe is missing {missing}.")
+    return np.stack([f[n] for n in ARKIT_BLENDSHAPES]).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------------- loading
+def _asset_dir() -> Path:
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("emogen.weights") / BLENDSHAPES_ASSET))
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(Path(path) / "blendshapes.safetensors"))
+    config = json.loads((Path(path) / "config.json").read_text())
+    names = tuple(config["names"])
+    if names != ARKIT_BLENDSHAPES:
+        raise ValueError(f"{path}: blendshape names/order differ from emogen.arkit.ARKIT_BLENDSHAPES.")
+    return tensors["template"], tensors["blendshapes"], config
+
+
+def load_blendshapes(path: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Load the shipped fields.
+
+    Returns:
+        ``(template (478, 3), blendshapes (52, 478, 3), config)``; tensors are float32, IPD units.
+    """
+    path = _asset_dir() if path is None else Path(path)
+    if not (path / "blendshapes.safetensors").is_file():
+        raise FileNotFoundError(
+            f"No blendshapes.safetensors in {path}. Generate it with `python weights/face_rig/make_blendshapes.py`."
+        )
+    template, shapes, config = _load(str(path))
+    if shapes.shape != (NUM_BLENDSHAPES, NUM_LANDMARKS, 3):
+        raise ValueError(f"{path}: blendshapes have shape {tuple(shapes.shape)}, expected (52, 478, 3).")
+    return template.clone(), shapes.clone(), dict(config)

