@@ -1,0 +1,5 @@
+"""Talking-head pipeline: portrait + (audio | text) + emotion → frames, audio, MotionTrack, EmotionTrack."""
+
+from .pipeline import EmoTalkingHeadPipeline, TalkingHeadOutput
+
+__all__ = ["EmoTalkingHeadPipeline", "TalkingHeadOutput"]
