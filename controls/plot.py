@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from emogen.emotion import EmotionTrack
+from emogen.plot import save_figure
 
 __all__ = ["plot_emotion_track", "LABEL_COLORS"]
 
@@ -32,10 +33,6 @@ def plot_emotion_track(track: EmotionTrack, path: str | os.PathLike, title: str 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"Plot path {str(path)!r} must end in .png, .svg or .pdf.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     t = track.times.numpy()
     vad = track.vad.detach().float().cpu().numpy()
     probs = track.probs.detach().float().cpu().numpy()
@@ -63,12 +60,4 @@ def plot_emotion_track(track: EmotionTrack, path: str | os.PathLike, title: str 
     ax2.set_ylabel("label probability")
     ax2.set_xlabel("time (s)")
     ax2.legend(loc="upper left", ncol=top_k + 1, fontsize=8)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return save_figure(fig, path)

@@ -7,6 +7,8 @@ import importlib
 _EXPORTS = {
     "EmoSpeechPipeline": ".speech",
     "SpeechOutput": ".speech",
+    "EmoTalkingHeadPipeline": ".talking_head",
+    "TalkingHeadOutput": ".talking_head",
 }
 
 __all__ = sorted(_EXPORTS)
