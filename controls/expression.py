@@ -5,11 +5,12 @@ Two tables, both data with their sources:
 * :data:`EMFACS_PROTOTYPES` — action units (with intensities in [0, 1]) of the prototypical facial expression of
   each label, after EMFACS (Friesen & Ekman, 1983, "EMFACS-7: Emotional Facial Action Coding System"; the
   prototypes as summarised in Ekman, Friesen & Hager (2002), *FACS Investigator's Guide*, Table 10-1, and Matsumoto
-  & Ekman (2008), "Facial expression analysis", Scholarpedia): happiness 6+12, sadness 1+4+15, surprise 1+2+5B+26,
-  fear 1+2+4+5+7+20+26, anger 4+5+7+23, disgust 9+15+16, contempt unilateral R12A+R14A. Intensities follow the
-  FACS A–E scale (A trace ≈ 0.2 … E maximum = 1.0) of the prototype photographs; a few secondary units that the
-  Guide lists as common variants (disgust AU10, sadness AU17, happiness AU25) are included at low intensity and
-  marked so.
+  & Ekman (2008), "Facial expression analysis", Scholarpedia): happiness 6+12, sadness 1+4+15,
+  surprise 1+2+5B+26, fear 1+2+4+5+7+20+25/26, anger 4+5+7+23, disgust 9+15+16 / 9+17 / 10+17, contempt
+  unilateral R12A+R14A. Intensities follow the FACS A–E scale (A trace ≈ 0.2 … E maximum = 1.0) of the
+  prototype photographs; a few secondary units that the
+  Guide lists as common variants (disgust AU10/AU17, sadness AU17, happiness AU25) are included and marked so;
+  the one unit that is not from EMFACS (AU7 in sadness) is marked as emogen's own.
 * :data:`AU_TO_ARKIT` — how each action unit is produced by ARKit blendshapes, following Apple's blendshape
   descriptions (ARFaceAnchor.BlendShapeLocation) and the FACS ↔ ARKit correspondence commonly used for
   retargeting (e.g. Melinda Ozel, "ARKit to FACS cheat sheet", 2019): AU1 → browInnerUp, AU2 → browOuterUp,
@@ -60,11 +61,17 @@ ACTION_UNITS: dict[str, str] = {
 EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
     "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.3},  # AU25: common variant (lips parted smile)
-    "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 0.9, "AU17": 0.3},  # AU17: common variant
+    # AU17: common variant; AU7 0.3 is emogen's addition (not EMFACS): with it the rendered faces read as sad
+    # rather than angry/neutral (weights/face_rig/README.md)
+    "sad": {"AU1": 1.0, "AU4": 0.4, "AU7": 0.3, "AU15": 1.0, "AU17": 0.3},
     "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.7},
-    "fearful": {"AU1": 0.9, "AU2": 0.7, "AU4": 0.6, "AU5": 1.0, "AU7": 0.4, "AU20": 0.9, "AU26": 0.5},
+    # EMFACS fear variant 1+2+4+5+20+25 (+7): brows raised *and* drawn together, lips stretched and parted with
+    # little jaw drop — a dropped jaw and fully widened eyes read as surprise (weights/face_rig/README.md)
+    "fearful": {"AU1": 1.0, "AU2": 0.3, "AU4": 0.7, "AU5": 0.3, "AU7": 0.5, "AU20": 1.0, "AU25": 0.6, "AU26": 0.1},
     "angry": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 0.9},
-    "disgusted": {"AU9": 1.0, "AU10": 0.5, "AU15": 0.6, "AU16": 0.4},  # AU10: common variant
+    # EMFACS disgust variants 9+17 and 10+17 with 15: nose wrinkle and raised upper lip over closed lips (the
+    # 9+16+15+26 variant opens the mouth, which classifiers read as surprise)
+    "disgusted": {"AU9": 1.0, "AU10": 0.4, "AU15": 0.6, "AU17": 0.8},
     "contempt": {"R12": 0.6, "R14": 0.6},
 }
 

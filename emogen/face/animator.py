@@ -72,7 +72,19 @@ _WORK_IPD = 96.0  # px between the pupils at which the once-per-photo texture la
 
 
 _CANVAS_IDS = itertools.count()
-_MOUTH_MARGIN = 1.0  # px the mouth strip extends over the lips (anti-aliased lip line when closed)
+_MOUTH_MARGIN = 1.0  # px the mouth bands extend beyond the closed-lip line's half width (anti-aliasing)
+_LIP_LINE = 0.03  # IPD: width of the dark line between closed lips (at least 1 px)
+_LIP_LINE_CLEAR = 0.55  # the line is this much lighter than the mouth cavity
+
+
+def _lip_line_width(ipd_px: float) -> float:
+    """Width (px) of the dark line drawn between closed lips: without it a closed mouth vanishes at the ~64-px
+    face sizes that expression classifiers look at."""
+    return max(1.0, _LIP_LINE * ipd_px)
+
+
+def _band_margin(ipd_px: float) -> float:
+    return _MOUTH_MARGIN + 0.5 * _lip_line_width(ipd_px)
 
 
 def _smoothstep(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
@@ -606,7 +618,7 @@ class PortraitAnimator:
             edge = skin[:, ids].clone()
             edge[..., 2] = edge[..., 2] + 0.02
             outer = edge.clone()
-            outer[..., :2] = outer[..., :2] + sign * _MOUTH_MARGIN * mouth_up.unsqueeze(1)
+            outer[..., :2] = outer[..., :2] + sign * _band_margin(canvas.ipd_px) * mouth_up.unsqueeze(1)
             parts.append(torch.cat([edge, outer], 1))
         return torch.cat(parts, 1), tgt
 
@@ -625,6 +637,7 @@ class PortraitAnimator:
         m_lip = len(g.lips_inner_upper)
         true = tgt[:, lip]
         lip_gap = (true[:, :m_lip] - true[:, m_lip:]).norm(dim=-1)  # (b, m) true lip opening per pair
+        margin = _band_margin(canvas.ipd_px)
         for kind, up, iris in (
             ("eye", g.right_eye_upper, 468),
             ("eye", g.left_eye_upper, 473),
@@ -642,8 +655,8 @@ class PortraitAnimator:
                 gap = lip_gap
                 first, second = {
                     "mouth": (torch.zeros_like(gap), gap),
-                    "band_up": (torch.zeros_like(gap), torch.full_like(gap, -_MOUTH_MARGIN)),
-                    "band_lo": (gap, gap + _MOUTH_MARGIN),
+                    "band_up": (torch.zeros_like(gap), torch.full_like(gap, -margin)),
+                    "band_lo": (gap, gap + margin),
                 }[kind]
             attr[:, base : base + m, 6] = first
             attr[:, base + m : base + 2 * m, 6] = second
@@ -744,8 +757,12 @@ class PortraitAnimator:
             b_idx = m_mouth.nonzero()[:, 0]
             synth = torch.maximum(_smoothstep(1.25, 2.0, sel[:, 9]), _smoothstep(0.1, 0.5, relax[b_idx]))
             col = own * (1 - synth.unsqueeze(-1)) + col * synth.unsqueeze(-1)
-            # pixel coverage of the true opening (1 px box filter): 0.5 on the lip line of closed lips
-            alpha = (torch.minimum(dist, gap - dist) + 0.5).clamp(0.0, 1.0).unsqueeze(-1)
+            # pixel coverage of the true opening (1 px box filter), widened to a lip line of _lip_line_width px
+            # as the lips close
+            lw = _lip_line_width(canvas.ipd_px)
+            closed = 1.0 - _smoothstep(0.0, 2.0 * lw, gap)
+            alpha = (torch.minimum(dist, gap - dist) + 0.5 + 0.5 * lw * closed).clamp(0.0, 1.0)
+            alpha = (alpha * (1.0 - _LIP_LINE_CLEAR * closed)).unsqueeze(-1)
             colour[m_mouth] = colour[m_mouth] * (1 - alpha) + col * alpha
         rgb = (colour.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         return rgb, mask

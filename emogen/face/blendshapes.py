@@ -409,7 +409,7 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
             [(lips, wc[:, None] ** 2 * np.array([s * 0.035, 0.0, -0.04]))], radius=0.35, anchors=other_corner
         )
         f[f"mouthStretch{side}"] = a.deform(
-            [(lips, wc[:, None] * np.array([s * 0.13, -0.06, -0.01]))], radius=0.45, anchors=other_corner
+            [(lips, wc[:, None] * np.array([s * 0.13, -0.10, -0.01]))], radius=0.45, anchors=other_corner
         )
         ws_lo = a.side(a.lower_lip, s)
         f[f"mouthLowerDown{side}"] = a.deform(

@@ -44,6 +44,8 @@ _GAZE_DOWN = math.asin(0.09 / 0.19)
 _GAZE_UP = math.asin(0.08 / 0.19)
 #: MediaPipe's blendshape scores are noisy near zero on relaxed faces; scores below this are treated as zero.
 _REST_DEADZONE = 0.12
+#: IPD the neutral mouth corners of a smiling photo are lowered beyond what its smile score explains.
+_CORNER_MARGIN = 0.1
 _MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
 
 
@@ -114,9 +116,10 @@ def _corner_lift(v: np.ndarray) -> float:
     return float(v[[61, 291], 1].mean() - v[[13, 14], 1].mean())
 
 
-def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, template: np.ndarray) -> None:
+def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, template: np.ndarray) -> float | None:
     """Scale the smile fields so that the photo's smile (its rest weight) explains its mouth-corner lift and its
-    mouth width (measured against the canonical face).
+    mouth width (measured against the canonical face). Returns the corner lift (IPD) left unexplained
+    (``None`` when the photo does not smile).
 
     Faces smile with very different amplitudes for the same detector score; without this a broad smile is only
     partly removed (the face cannot look sad), or removed too much (the mouth is pinched into a pucker).
@@ -124,7 +127,7 @@ def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, t
     kl, kr = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]
     smile = (rest[kl] + rest[kr]) / 2
     if smile < 0.3:
-        return
+        return None
     both = template + shapes[kl] + shapes[kr]
     lift_unit = _corner_lift(both) - _corner_lift(template)
     lift = _corner_lift(face_v) - _corner_lift(template)
@@ -134,12 +137,30 @@ def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, t
 
     width_unit = width(both) - width(template)
     widen = width(face_v) - width(template)
-    gy = float(np.clip(lift / (smile * lift_unit), 0.6, 1.6)) if lift_unit > 1e-6 else 1.0
+    gy = float(np.clip(lift / (smile * lift_unit), 0.6, 2.0)) if lift_unit > 1e-6 else 1.0
     gx = float(np.clip(widen / (smile * width_unit), 0.2, 0.5)) if width_unit > 1e-6 else 1.0
     logger.debug("smile gains x %.2f y %.2f (lift %.3f, widening %.3f IPD at smile %.2f)", gx, gy, lift, widen, smile)
     for k in (kl, kr):
         shapes[k, :, 0] *= gx
         shapes[k, :, 1:] *= gy
+    return max(0.0, lift - smile * gy * lift_unit)
+
+
+def _lower_corners(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray, residual: float | None) -> np.ndarray:
+    """Lower the neutral identity's mouth corners by the photo's corner lift that its smile score does not explain
+    (broad smiles lift the corners more than the largest smile gain can take out; the remaining upturn reads as a
+    smile to expression classifiers), plus _CORNER_MARGIN: on a smile-stretched mouth even level corners read as
+    a smile (measured with the FER check, weights/face_rig/README.md). Done with the frown fields, up to 0.45 of
+    them; ``-D`` is spread over the
+    photo's active shapes, as in :func:`_close_lips`, so the photo itself is still reproduced exactly."""
+    fl, fr = ARKIT_INDEX["mouthFrownLeft"], ARKIT_INDEX["mouthFrownRight"]
+    unit = _corner_lift(identity) - _corner_lift(identity + shapes[fl] + shapes[fr])
+    if residual is None or unit <= 1e-6 or (rest**2).sum() < 0.05:
+        return identity
+    amount = float(np.clip((residual + _CORNER_MARGIN) / unit, 0.0, 0.45))
+    d = amount * (shapes[fl] + shapes[fr])
+    shapes += -np.einsum("k,vc->kvc", rest / (rest**2).sum(), d)
+    return identity + d
 
 
 def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> np.ndarray:
@@ -277,11 +298,11 @@ class FaceRig(nn.Module):
         gain = float(np.clip(f_mouth / t_mouth, 0.85, 1.2))
         for name in _MOUTH_SHAPES:
             shapes[ARKIT_INDEX[name]] *= gain
-        if relative:
-            _calibrate_smile(shapes, rest, face_v, template)
+        residual = _calibrate_smile(shapes, rest, face_v, template) if relative else None
         identity = face_v - np.einsum("k,kvc->vc", rest, shapes)
         if relative:
             identity = _close_lips(identity, shapes, rest)
+            identity = _lower_corners(identity, shapes, rest, residual)
         return cls(
             identity=torch.from_numpy(identity).float(),
             shapedirs=torch.from_numpy(shapes).float(),

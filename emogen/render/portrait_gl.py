@@ -38,6 +38,8 @@ in vec4 a0; in vec4 a1; in vec4 a2; flat in vec4 frame;
 uniform vec2 size;  // one frame's window (texture) size
 uniform float ipd;
 uniform vec3 teeth;
+const float LIP_LINE = 0.03;  // keep equal to emogen.face.animator._LIP_LINE
+const float LIP_LINE_CLEAR = 0.55;  // ... and _LIP_LINE_CLEAR
 uniform sampler2D photo;    // rgb: photo with the mouth filled, a: forehead wrinkles
 uniform sampler2D relax;    // rgb: relaxed-skin delta (encoded 0.5 + 2 d), a: glabella wrinkles
 uniform sampler2D eyeball;  // rgb: eyeball, a: nose wrinkles
@@ -102,7 +104,10 @@ void main() {
         vec3 own = texture(orig, suv).rgb;
         float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
         vec3 m = mix(own, synth_col, synth);
-        float alpha = clamp(min(dist, gap - dist) + 0.5, 0.0, 1.0);
+        float lw = max(1.0, LIP_LINE * ipd);
+        float closed = 1.0 - ss(0.0, 2.0 * lw, gap);
+        float alpha = clamp(min(dist, gap - dist) + 0.5 + 0.5 * lw * closed, 0.0, 1.0);
+        alpha *= 1.0 - LIP_LINE_CLEAR * closed;
         col = mix(col, m, alpha);
     }
     colour_out = vec4(clamp(col, 0.0, 1.0), 1.0);

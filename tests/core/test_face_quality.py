@@ -50,10 +50,12 @@ def test_emotions_recognised_by_fer():
     box = fer.face_box(stills["neutral"])
     probs = {label: fer(img, box) for label, img in stills.items()}
     ranked = {label: sorted(p, key=p.get, reverse=True) for label, p in probs.items()}
-    # measured: angry, happy and surprised are read first; sad is raised well above its neutral-face level but
-    # not to the top; the neutral face is ambiguous to this classifier; fear and disgust are read as surprise
-    # (FER2013 models rarely output disgust) — see weights/face_rig/README.md
-    for label in ("angry", "happy", "surprised"):
+    # measured (weights/face_rig/README.md): angry, happy, surprised, sad and neutral are read first; fear is read
+    # as surprise (fear 0.14) and disgust as angry/neutral (FER2013 models rarely output disgust)
+    for label in ("angry", "happy", "surprised", "sad", "neutral"):
         assert ranked[label][0] == fer_check.TO_FER[label], (label, ranked[label])
-    assert probs["sad"]["sad"] > probs["neutral"]["sad"] + 0.1
-    assert probs["happy"]["happy"] > 0.9 and probs["neutral"]["happy"] < 0.5  # the photo's smile can be removed
+    assert probs["sad"]["sad"] > probs["neutral"]["sad"] + 0.2
+    assert probs["happy"]["happy"] > 0.9 and probs["neutral"]["happy"] < 0.3  # the photo's smile can be removed
+    # fear must not look like an open-mouthed surprise more than surprise itself does, disgust must not open the mouth
+    assert probs["fearful"]["fear"] > probs["surprised"]["fear"] + 0.05
+    assert probs["disgusted"]["surprise"] < 0.4

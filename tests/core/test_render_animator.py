@@ -150,7 +150,10 @@ def test_temporal_stability(animator, prepared):
     w[:, 2] = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.51, 0.52])  # browInnerUp
     frames = animator(prepared, MotionTrack.from_blendshapes(w), size=256, batch_size=4, progress=False)
     for i in range(1, 4):
-        assert np.array_equal(frames[0], frames[i])
+        # frames of a batch are stacked in one framebuffer: float rounding of the stacked positions may flip the
+        # rounding of a few anti-aliased edge pixels (the closed-lip line) by one level, never more
+        diff = np.abs(frames[0].astype(int) - frames[i].astype(int))
+        assert diff.max() <= 1 and (diff > 0).sum() <= 8, (diff.max(), (diff > 0).sum())
     step = np.abs(frames[5].astype(int) - frames[4].astype(int))
     assert step.mean() < 0.2 and step.max() < 60
 
