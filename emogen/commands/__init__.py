@@ -5,8 +5,11 @@ Each module named in :data:`COMMANDS` exposes ``register(subparsers)``, which ad
 """
 
 COMMANDS: tuple[str, ...] = (
+    "app",
+    "check",
     "animate",
     "diarize",
     "emotion",
     "speak",
+    "talk",
 )

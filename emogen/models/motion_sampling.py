@@ -143,7 +143,7 @@ def sample_motion(
     overlap: int = 25,
     eta: float = 0.0,
     continuity: bool = True,
-    callback: Callable[[int, int, torch.Tensor, torch.Tensor], None] | None = None,
+    callback: Callable[[int, int, torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None,
     progress: bool = True,
 ) -> torch.Tensor:
     """Sample normalised motion for ``num_frames`` frames, window by window.
@@ -171,7 +171,8 @@ def sample_motion(
         eta: DDIM eta (0 = deterministic).
         continuity: condition each window on the end of the previous one (prefix channel + inpainting). With
             ``False`` windows are sampled independently and only crossfaded (an ablation; seams show).
-        callback: called after every step as ``callback(window_index, step_index, timestep, latents_window)``.
+        callback: called after every step as ``callback(window_index, step_index, timestep, latents_window)``;
+            if it returns a tensor (same shape), that tensor replaces the window's latents.
         progress: show a tqdm bar over all steps.
 
     Returns:
@@ -263,7 +264,14 @@ def sample_motion(
             )
             x = scheduler.step(pred.float(), t, x, **step_kwargs).prev_sample
             if callback is not None:
-                callback(w_index, i, t, x)
+                edited = callback(w_index, i, t, x)
+                if edited is not None:  # the callback replaced the latents (diffusers' callback_on_step_end)
+                    if not isinstance(edited, torch.Tensor) or edited.shape != x.shape:
+                        raise ValueError(
+                            f"The step callback must return None or latents of shape {tuple(x.shape)}, got "
+                            f"{tuple(edited.shape) if isinstance(edited, torch.Tensor) else type(edited).__name__}."
+                        )
+                    x = edited.to(device=device, dtype=torch.float32)
             bar.update(1)
         if k:
             ramp = _crossfade_weights(k, device, torch.float32).reshape(1, k, 1)

@@ -27,7 +27,13 @@ from train import EXPRESSION_CHANNELS, FPS, load_corpus, pearson  # noqa: E402
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "emogen" / "motion_corpus")
-    p.add_argument("--weights", type=Path, default=HERE)
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=HERE.parent / "talking_head",
+        help="pipeline folder (default weights/talking_head)",
+    )
+    p.add_argument("--card-dir", type=Path, default=HERE, help="where guidance.json and the model card README live")
     p.add_argument("--clips", type=int, default=16)
     p.add_argument("--audio-scales", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0])
     p.add_argument("--emotion-scales", type=float, nargs="+", default=[0.0, 1.0, 1.5, 3.0])
@@ -41,7 +47,7 @@ def main(argv=None) -> int:
     from emogen.controls.encoder import EmotionEncoder
     from emogen.models import MotionDenoiser, sample_motion
 
-    model = MotionDenoiser.from_pretrained(args.weights).eval()
+    model = MotionDenoiser.from_pretrained(os.path.join(args.weights, "motion_denoiser")).eval()
     encoder = EmotionEncoder.from_pretrained(os.path.join(args.weights, "emotion_encoder")).eval()
     scheduler = DDIMScheduler.from_pretrained(os.path.join(args.weights, "scheduler"))
     clips = load_corpus(args.corpus, "val")[: args.clips]
@@ -104,8 +110,8 @@ def main(argv=None) -> int:
         "the corpus mean, predicted / teacher; median over clips). Rows: audio guidance s_a (0 = no audio in any "
         "pass); columns: emotion guidance s_e.\n\n" + "\n".join(table) + "\n"
     )
-    (args.weights / "guidance.json").write_text(json.dumps(rows, indent=2))
-    card = args.weights / "README.md"
+    (args.card_dir / "guidance.json").write_text(json.dumps(rows, indent=2))
+    card = args.card_dir / "README.md"
     if card.exists():
         text = card.read_text()
         if "\n## Guidance scales" in text:

@@ -18,9 +18,14 @@ audio envelope (log-mel energy), next to the same numbers without audio (no audi
 a figure ``lipsync.png``. Emotion: correlation across clips of the clip-mean expression channels (smile, frown, brows,
 eyes, nose) between prediction and teacher.
 
-Outputs in ``--out`` (written atomically): ``config.json`` + ``diffusion_pytorch_model.safetensors`` (the denoiser,
-with the corpus normalisation statistics as buffers), ``emotion_encoder/``, ``scheduler/scheduler_config.json``,
-``metrics.json``, ``lipsync.png`` and the model card ``README.md``.
+Outputs (written atomically):
+
+* in ``--out`` (default ``weights/talking_head``, the shipped ``EmoTalkingHeadPipeline`` folder, diffusers layout):
+  ``motion_denoiser/`` (``config.json`` + ``diffusion_pytorch_model.safetensors``, the corpus normalisation statistics
+  as buffers), ``emotion_encoder/``, ``scheduler/scheduler_config.json``; ``tts/config.json`` and ``model_index.json``
+  are written when missing, so the folder loads with ``EmoTalkingHeadPipeline.from_pretrained(out)``;
+* in ``--card-dir`` (default: this folder, ``weights/motion_denoiser``): ``metrics.json``, ``lipsync.png`` and the
+  model card ``README.md``.
 """
 
 from __future__ import annotations
@@ -360,16 +365,38 @@ def validate(model, encoder, scheduler, clips, weights, args, device, figure: Pa
 
 
 # ----------------------------------------------------------------------------------------------------------- save
+#: model_index.json of the pipeline folder (module paths are part of the saved format, see DESIGN §1).
+MODEL_INDEX = {
+    "_class_name": "EmoTalkingHeadPipeline",
+    "emotion_encoder": ["emogen.controls.encoder", "EmotionEncoder"],
+    "motion_denoiser": ["emogen.models.motion_denoiser", "MotionDenoiser"],
+    "scheduler": ["diffusers", "DDIMScheduler"],
+    "tts": ["emogen.speech.engine", "EspeakTTS"],
+}
+
+
 def save_all(model, encoder, scheduler, out: Path, metrics: dict, args) -> None:
-    """Write the checkpoint into a temp folder next to ``out``, then move the files in (never half-written)."""
+    """Write the pipeline folder ``out`` and ``metrics.json`` in ``args.card_dir`` via temp folders (never
+    half-written)."""
+    import diffusers
+
+    from emogen.speech.engine import EspeakTTS
+
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".motion_denoiser_tmp"))
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".talking_head_tmp"))
     try:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp / "motion_denoiser")
         encoder.save_pretrained(tmp / "emotion_encoder")
         scheduler.save_pretrained(tmp / "scheduler")
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        for sub in ("emotion_encoder", "scheduler"):
+        if not (out / "tts" / "config.json").exists():
+            EspeakTTS().save_pretrained(tmp / "tts")
+        if not (out / "model_index.json").exists():
+            index = {"_class_name": MODEL_INDEX["_class_name"], "_diffusers_version": diffusers.__version__}
+            index.update({k: v for k, v in MODEL_INDEX.items() if k != "_class_name"})
+            (tmp / "model_index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+        for sub in ("motion_denoiser", "emotion_encoder", "scheduler", "tts"):
+            if not (tmp / sub).is_dir():
+                continue
             (out / sub).mkdir(exist_ok=True)
             for f in (tmp / sub).iterdir():
                 os.chmod(f, 0o644)
@@ -378,6 +405,10 @@ def save_all(model, encoder, scheduler, out: Path, metrics: dict, args) -> None:
             if f.is_file():
                 os.chmod(f, 0o644)
                 os.replace(f, out / f.name)
+        args.card_dir.mkdir(parents=True, exist_ok=True)
+        metrics_tmp = args.card_dir / ".metrics.json.tmp"
+        metrics_tmp.write_text(json.dumps(metrics, indent=2))
+        os.replace(metrics_tmp, args.card_dir / "metrics.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -403,9 +434,16 @@ def write_model_card(out: Path, metrics: dict, args, n_train: int, n_val: int, p
 A `MotionDenoiser` (`emogen.models.motion_denoiser`): a {args.layers}-layer, width-{args.hidden_dim} diffusion
 transformer over 25 fps frames ({params / 1e6:.2f} M parameters) that turns 16 kHz log-mel audio and an
 `EmotionConditioning` into ARKit-52 blendshapes + head rotation/translation + gaze. It predicts the clean sample
-(`prediction_type="sample"`); sample it with the DDIM scheduler in `scheduler/` (10–25 steps) through
+(`prediction_type="sample"`); sample it with the DDIM scheduler in `../talking_head/scheduler/` (10–25 steps) through
 `emogen.models.sample_motion`, with two guidance scales (audio → lip sync, emotion → intensity). The emotion encoder
-it was trained with (`emogen.controls.EmotionEncoder`, {enc_params / 1e3:.0f} k parameters) is in `emotion_encoder/`.
+it was trained with (`emogen.controls.EmotionEncoder`, {enc_params / 1e3:.0f} k parameters) is in
+`../talking_head/emotion_encoder/`.
+
+**Where the files are.** The weights ship as the diffusers pipeline folder `weights/talking_head/`
+(`model_index.json`, `motion_denoiser/`, `emotion_encoder/`, `scheduler/`, `tts/`): load them with
+`EmoTalkingHeadPipeline.from_pretrained()` (no path: the shipped folder, offline). This folder keeps the
+scripts that made them (`make_corpus.py`, `train.py`, `eval_guidance.py`), this card, `metrics.json`,
+`guidance.json` and `lipsync.png`.
 
 ## Data: synthetic, generated by this repo
 
@@ -454,7 +492,13 @@ Retrain bigger on a GPU with the same two commands (`make_corpus.py --train 2000
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the emogen MotionDenoiser on the synthetic corpus.")
     p.add_argument("--corpus", type=Path, default=Path.home() / ".cache" / "emogen" / "motion_corpus")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    here = Path(__file__).resolve().parent
+    p.add_argument(
+        "--out", type=Path, default=here.parent / "talking_head", help="pipeline folder (default weights/talking_head)"
+    )
+    p.add_argument(
+        "--card-dir", type=Path, default=here, help="metrics.json, lipsync.png and README.md (default: this folder)"
+    )
     p.add_argument("--steps", type=int, default=100_000, help="upper bound on optimisation steps")
     p.add_argument("--minutes", type=float, default=25.0, help="stop after this much wall time")
     p.add_argument("--batch-size", type=int, default=24)
@@ -501,6 +545,7 @@ def main(argv=None) -> int:
     )
     set_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
+    args.card_dir.mkdir(parents=True, exist_ok=True)
     train_clips = load_corpus(args.corpus, "train")
     val_clips = load_corpus(args.corpus, "val")
     args.sync_clips = min(args.sync_clips, len(val_clips))
@@ -594,7 +639,7 @@ def main(argv=None) -> int:
                     weights,
                     args,
                     accelerator.device,
-                    figure=args.out / "lipsync.png" if last else None,
+                    figure=args.card_dir / "lipsync.png" if last else None,
                 )
                 metrics.update(step=step, train_mse=float(np.mean(running[-args.val_every :])), seconds=elapsed)
                 history.append(metrics)
@@ -608,7 +653,9 @@ def main(argv=None) -> int:
                 }
                 save_all(m_, e_, scheduler, args.out, summary, args)
                 if last:
-                    write_model_card(args.out, summary, args, len(train_clips), len(val_clips), params, enc_params)
+                    write_model_card(
+                        args.card_dir, summary, args, len(train_clips), len(val_clips), params, enc_params
+                    )
                 if ema is not None:
                     ema.restore(params_list)
             if last:
