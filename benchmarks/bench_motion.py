@@ -11,7 +11,7 @@ Every number is printed next to a baseline measured in the same run:
 Usage::
 
     python benchmarks/bench_motion.py                   # shipped checkpoint's size, random weights
-    python benchmarks/bench_motion.py --weights weights/motion_denoiser --threads 2
+    python benchmarks/bench_motion.py --weights weights/talking_head/motion_denoiser --threads 2
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
@@ -47,6 +48,16 @@ class EspeakTTS(ModelMixin, ConfigMixin):
         subfolder = kwargs.get("subfolder")
         path = os.path.join(pretrained_model_name_or_path, subfolder) if subfolder else pretrained_model_name_or_path
         return cls.from_config(cls.load_config(path))
+
+    # The engine has no tensors: diffusers still asks every component for its dtype and device (``pipe.to``,
+    # ``pipe.dtype``, offloading), and ModelMixin's default looks for a parameter.
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float32
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
 
     @property
     def sample_rate(self) -> int:

@@ -135,14 +135,6 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         animator=None,
     ) -> None:
         super().__init__()
-        if (
-            isinstance(tts, torch.nn.Module)
-            and not any(True for _ in tts.parameters())
-            and not any(b.is_floating_point() for b in tts.buffers())
-        ):
-            # diffusers reads ``.dtype`` of every component (``pipe.to``, ``pipe.dtype``) and fails on one without
-            # parameters or buffers (the config-only TTS); an empty, non-persistent buffer gives it one.
-            tts.register_buffer("_dtype_anchor", torch.zeros(0), persistent=False)
         self.register_modules(
             emotion_encoder=emotion_encoder, motion_denoiser=motion_denoiser, scheduler=scheduler, tts=tts
         )
