@@ -310,6 +310,30 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         left = min(max(0, round(cx - cw / 2)), max(0, w - cw))
         return top, left
 
+    @staticmethod
+    def _phone_lip_sync(motion: MotionTrack, phones: Sequence, track: EmotionTrack) -> MotionTrack:
+        """Replace the lip and jaw channels by visemes from the phone timings, blended with the emotion's own
+        mouth shape (the rule the motion model was trained on, :func:`emogen.models.motion_teacher.teacher_motion`).
+        """
+        from emogen.controls import ExpressionPrior
+        from emogen.models.motion_teacher import teacher_motion
+        from emogen.speech.visemes import viseme_targets
+
+        n = motion.num_frames
+        track = track.resample(fps=motion.fps, num_frames=n)
+        teacher = teacher_motion(
+            n,
+            fps=motion.fps,
+            phones=phones,
+            emotion=track,
+            expression=ExpressionPrior()(track),
+            generator=torch.Generator().manual_seed(0),  # only its deterministic lip/jaw channels are used
+        )
+        mouth = viseme_targets().abs().sum(0) > 0
+        blendshapes = motion.blendshapes.clone()
+        blendshapes[:, mouth] = teacher.blendshapes[:, mouth].to(blendshapes)
+        return replace(motion, blendshapes=blendshapes)
+
     def _shape_motion(
         self,
         motion: MotionTrack,
@@ -360,6 +384,7 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         head_motion_scale: float = 1.0,
         blink_rate: float = 17.0,
         gaze: str | tuple[float, float] | None = None,
+        lip_sync: str = "auto",
         fps: float = 25.0,
         height: int | None = None,
         width: int | None = None,
@@ -401,6 +426,10 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
                 radians: hold that direction in camera space (``(0, 0)`` = ``"camera"``; positive yaw = image
                 right, positive pitch = down). A fixed gaze counter-rotates the eyes against the head and clears
                 the ``eyeLook*`` blendshapes.
+            lip_sync: where lips and jaw come from. ``"phones"``: the TTS's phone timings through visemes with
+                coarticulation (:func:`emogen.speech.visemes.phones_to_arkit`), blended with the emotion's mouth
+                shape as in the motion model's teacher — exact timing for ``text`` input; ``"model"``: the motion
+                model's prediction from the audio; ``"auto"``: phones when speaking ``text``, else the model.
             fps: output frame rate; the model runs at its trained rate (25) and the motion is resampled.
             height, width: output frame size in pixels. Neither: long side 512 with the photo's aspect; one: the
                 other follows the photo's aspect; both with another aspect: rendered just large enough to cover
@@ -435,6 +464,10 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
             image, audio, text, emotion, emotion_conditioning, num_inference_steps, head_motion_scale, blink_rate,
             gaze, fps, height, width, num_videos_per_prompt, output_type, tensor_inputs,
         )  # fmt: skip
+        if lip_sync not in ("auto", "phones", "model"):
+            raise ValueError(f"lip_sync must be 'auto', 'phones' or 'model', got {lip_sync!r}.")
+        if lip_sync == "phones" and text is None:
+            raise ValueError("lip_sync='phones' needs `text` (phone timings come from the TTS); use 'model'.")
         fps = float(fps)
         denoiser, encoder = self.motion_denoiser, self.emotion_encoder
         model_fps = self.model_fps
@@ -545,6 +578,11 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
             progress=self._progress_enabled(),
         )
         raw = denoiser.unpack_motion(x, fps=model_fps)
+        if phones is not None and lip_sync != "model":
+            if tracks is not None:
+                raw = [self._phone_lip_sync(m, phones, t) for m, t in zip(raw, tracks, strict=True)]
+            else:
+                logger.info("lip_sync from phones needs the emotion track; precomputed conditioning uses the model.")
 
         # 7. Shape the motion: head scale, output frame rate, blinks, gaze
         motions = [

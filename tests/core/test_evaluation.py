@@ -45,7 +45,9 @@ def test_rendered_lip_sync_reads_back(tmp_path):
 
     fps, sr, n = 25, 16000, 60
     rng = np.random.default_rng(1)
-    syllables = np.clip(np.sin(np.linspace(0, 9 * np.pi, n)) + 0.2 * rng.normal(size=n), 0, None)
+    # syllables at ~2 Hz with random loudness, silent between them (speech-like envelope)
+    phase = np.sin(np.linspace(0, 10 * np.pi, n))
+    syllables = np.clip(phase, 0, None) * np.repeat(rng.uniform(0.5, 1.0, 5), -(-n // 5))[:n]
     jaw = torch.tensor(0.7 * syllables / syllables.max(), dtype=torch.float32)
     weights = torch.zeros(n, 52)
     weights[:, arkit_index("jawOpen")] = jaw
