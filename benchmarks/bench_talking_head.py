@@ -66,8 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     pipe(audio=speech.waveform[: speech.sample_rate], sample_rate=speech.sample_rate, emotion="neutral",
          output_type="motion", num_inference_steps=2)  # warm-up  # fmt: skip
     result, t_motion = _timed(
-        lambda: pipe(audio=speech.waveform, sample_rate=speech.sample_rate, emotion=speech.emotion_track,
-                     output_type="motion", num_inference_steps=args.steps, generator=generator)  # fmt: skip
+        lambda: pipe(
+            audio=speech.waveform,
+            sample_rate=speech.sample_rate,
+            emotion=speech.emotion_track,
+            output_type="motion",
+            num_inference_steps=args.steps,
+            generator=generator,
+        )  # fmt: skip
     )
     motion = result.motion
     prepared, t_prepare = _timed(lambda: pipe.animator.prepare(image))
@@ -80,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             frames, t_render = _timed(lambda size=size: pipe.animator(prepared, motion, size=size, progress=False))
             _, t_encode = _timed(
                 lambda size=size, frames=frames: write_video(
-                    Path(tmp) / f"bench_{size}.mp4", frames, fps=motion.fps, audio=speech.waveform,
-                    sample_rate=speech.sample_rate)  # fmt: skip
+                    Path(tmp) / f"bench_{size}.mp4",
+                    frames,
+                    fps=motion.fps,
+                    audio=speech.waveform,
+                    sample_rate=speech.sample_rate,
+                )  # fmt: skip
             )
             rows += [(f"render {size}²", t_render), (f"encode {size}²", t_encode)]
             _, t_total = _timed(

@@ -55,6 +55,10 @@ DEFAULT_HOLD = 1.0
 # vad = tanh(gain · raw), whose gains put EmoBank's 1st/99th percentiles near ±0.8 — so "I am furious" lands
 # near "angry" while nothing is clipped.
 TEXT_VAD_GAIN = (2.2, 2.8, 3.0)
+# Everyday sentences are mostly neutral (most of EmoBank lies within ±0.3 of the scale's midpoint on every axis),
+# so for text the soft assignment gives neutral this prior weight: a mundane sentence with a slightly negative
+# valence reads as neutral rather than as contempt, whose centroid lies closest to the origin.
+TEXT_NEUTRAL_PRIOR = 2.5
 # Weight of one emotion word of the lexicon relative to the VAD-based assignment: with n words the lexicon gets
 # n / (n + 1) of the label distribution.
 _LEXICON_WEIGHT = 1.0
@@ -107,7 +111,7 @@ def _text_states(texts: Sequence[str], model=None, batch_size: int = 64, show_pr
         np.asarray(model.predict_vad(list(texts), batch_size=batch_size, show_progress=show_progress))
     )
     vad = torch.tanh(raw.float() * torch.tensor(TEXT_VAD_GAIN))
-    probs = vad_to_probs(vad)
+    probs = vad_to_probs(vad, neutral_prior=TEXT_NEUTRAL_PRIOR)
     lex = torch.from_numpy(np.asarray(lexical_label_scores(list(texts)))).float()
     n = lex.sum(-1, keepdim=True)
     share = _LEXICON_WEIGHT * n / (_LEXICON_WEIGHT * n + 1.0)

@@ -344,6 +344,8 @@ _NEGATORS = frozenset(
 )
 _CLAUSE_BREAK = frozenset("but however although though yet , ; . ! ? :".split())
 _NEGATION_WINDOW = 3  # words before the emotion word in which a negator flips it
+# "can't stop smiling", "couldn't help laughing", "can't wait to celebrate": negator + these is not a negation
+_NEGATION_CANCELLERS = frozenset(("stop", "help", "wait"))
 _NEGATED_HAPPY_TO_SAD = 0.5  # "not happy": weak evidence for sad
 _TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)?|[,;.!?:]")
 
@@ -364,7 +366,8 @@ def lexical_label_scores(texts: list[str]) -> np.ndarray:
     Each emotion word adds 1 to its label, scaled by the degree modifiers right in front of it ("very",
     "so", "extremely" scale up; "slightly", "barely" scale down). A negator ("not", "never", "no",
     "-n't", ...) up to three words before it, within the same clause, flips the word: negated happy words
-    count as weak sad evidence (0.5x), negated negative words count for nothing. Column 0 (neutral) is
+    count as weak sad evidence (0.5x), negated negative words count for nothing ("can't stop", "can't help",
+    "can't wait" are not negations). Column 0 (neutral) is
     always 0; the caller mixes these scores with a VAD-based soft assignment.
 
     Args:
@@ -394,7 +397,7 @@ def lexical_label_scores(texts: list[str]) -> np.ndarray:
                 if toks[k] in _CLAUSE_BREAK:
                     break
                 if toks[k] in _NEGATORS:
-                    negated = True
+                    negated = toks[k + 1] not in _NEGATION_CANCELLERS
                     break
             if not negated:
                 scores[n, label] += scale

@@ -25,11 +25,13 @@ import math
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .utils import dataclass_to
 
 logger = logging.getLogger(__name__)
 
@@ -374,10 +376,7 @@ class ProsodyFeatures:
         return torch.stack([getattr(self, n).float() for n in self.CHANNELS], dim=-1)
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> ProsodyFeatures:
-        def move(x: torch.Tensor) -> torch.Tensor:
-            return x.to(device=device, dtype=dtype if (dtype is not None and x.is_floating_point()) else None)
-
-        return replace(self, **{f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "fps"})
+        return dataclass_to(self, device, dtype)
 
 
 def _sample_praat(xs: np.ndarray, values: np.ndarray, times: np.ndarray, dt: float) -> np.ndarray:

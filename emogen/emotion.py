@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from .utils import dataclass_to
+
 __all__ = [
     "LABELS",
     "NUM_LABELS",
@@ -193,21 +195,27 @@ def label_centroids(device: torch.device | str | None = None, dtype: torch.dtype
     return torch.tensor([LABEL_VAD[name] for name in LABELS], device=device, dtype=dtype)
 
 
-def vad_to_probs(vad: torch.Tensor, sigma: float = _SOFT_ASSIGN_SIGMA) -> torch.Tensor:
+def vad_to_probs(vad: torch.Tensor, sigma: float = _SOFT_ASSIGN_SIGMA, neutral_prior: float = 1.0) -> torch.Tensor:
     """Soft-assign VAD points to labels: emotions as distributions in VAD space.
 
-    ``p_k ∝ exp(-‖vad - c_k‖² / (2 σ²))`` over the label centroids ``c_k`` (neutral at the origin).
+    ``p_k ∝ π_k · exp(-‖vad - c_k‖² / (2 σ²))`` over the label centroids ``c_k`` (neutral at the origin), with
+    prior weight ``π = neutral_prior`` for neutral and 1 for every other label.
 
     Args:
         vad (`torch.Tensor` of shape `(..., 3)`): points in [-1, 1]³.
         sigma: width of the assignment in VAD units.
+        neutral_prior: how much likelier neutral is a priori (> 1 widens its basin, e.g. for everyday text).
 
     Returns:
         `torch.Tensor` of shape `(..., K)`: a distribution over :data:`LABELS`.
     """
+    if not neutral_prior > 0:
+        raise ValueError(f"neutral_prior must be positive, got {neutral_prior!r}.")
     centroids = label_centroids(vad.device, vad.dtype)
     d2 = ((vad.unsqueeze(-2) - centroids) ** 2).sum(-1)
-    return torch.softmax(-d2 / (2.0 * sigma**2), dim=-1)
+    logits = -d2 / (2.0 * sigma**2)
+    logits[..., LABELS.index("neutral")] += math.log(neutral_prior)
+    return torch.softmax(logits, dim=-1)
 
 
 def probs_to_vad(probs: torch.Tensor, intensity: torch.Tensor) -> torch.Tensor:
@@ -237,12 +245,6 @@ def vad_intensity(vad: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     centroids = label_centroids(vad.device, vad.dtype)
     best = probs[..., 1:].argmax(-1) + 1
     return (vad.norm(dim=-1) / centroids[best].norm(dim=-1)).clamp(0.0, 1.0)
-
-
-def _tensor_to(value, device, dtype):
-    if isinstance(value, torch.Tensor):
-        return value.to(device=device, dtype=dtype if value.is_floating_point() and dtype is not None else None)
-    return value
 
 
 @dataclass(frozen=True)
@@ -353,9 +355,7 @@ class EmotionTrack:
     # ------------------------------------------------------------------------------------------------ transforms
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> EmotionTrack:
         """Move every tensor to ``device`` / cast floating tensors to ``dtype``."""
-        return replace(
-            self, **{f.name: _tensor_to(getattr(self, f.name), device, dtype) for f in fields(self) if f.name != "fps"}
-        )
+        return dataclass_to(self, device, dtype)
 
     def resample(self, fps: float | None = None, num_frames: int | None = None) -> EmotionTrack:
         """Linearly resample to a new frame rate (and/or frame count), keeping the timing in seconds.
@@ -462,12 +462,7 @@ class EmotionConditioning:
         return self.embeds.shape[1]
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> EmotionConditioning:
-        return replace(
-            self,
-            embeds=_tensor_to(self.embeds, device, dtype),
-            pooled=_tensor_to(self.pooled, device, dtype),
-            mask=self.mask.to(device=device),
-        )
+        return dataclass_to(self, device, dtype)
 
     def repeat_interleave(self, repeats: int) -> EmotionConditioning:
         """Repeat each clip ``repeats`` times along the batch (``num_videos_per_prompt`` style)."""

@@ -24,14 +24,9 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from .arkit import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
+from .utils import dataclass_to
 
 __all__ = ["MotionTrack"]
-
-
-def _tensor_to(value, device, dtype):
-    if isinstance(value, torch.Tensor):
-        return value.to(device=device, dtype=dtype if value.is_floating_point() and dtype is not None else None)
-    return value
 
 
 @dataclass(frozen=True)
@@ -140,7 +135,7 @@ class MotionTrack:
     # ------------------------------------------------------------------------------------------------ transforms
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> MotionTrack:
         """Move every tensor to ``device`` / cast to ``dtype``."""
-        return replace(self, **{f.name: _tensor_to(getattr(self, f.name), device, dtype) for f in fields(self)})
+        return dataclass_to(self, device, dtype)
 
     def slice(self, start: int, stop: int) -> MotionTrack:
         """Frames ``[start, stop)``."""

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 import torch
 
 from ..emotion import LABELS, EmotionTrack, canonical_label, label_centroids
+from ..utils import dataclass_to
 
 __all__ = ["EmotionSegment", "FrameEmotion", "DiarizationResult", "frame_intensity"]
 
@@ -122,12 +123,7 @@ class FrameEmotion:
         return self.vad.shape[0]
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> FrameEmotion:
-        return replace(
-            self,
-            vad=self.vad.to(device=device, dtype=dtype),
-            probs=self.probs.to(device=device, dtype=dtype),
-            speech=self.speech.to(device=device),
-        )
+        return dataclass_to(self, device, dtype)
 
 
 @dataclass(frozen=True)
@@ -173,17 +169,7 @@ class DiarizationResult:
         return torch.arange(self.num_frames, dtype=torch.float64) / self.fps
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> DiarizationResult:
-        def move(x: torch.Tensor) -> torch.Tensor:
-            return x.to(device=device, dtype=dtype if (dtype is not None and x.is_floating_point()) else None)
-
-        return replace(
-            self,
-            **{
-                f.name: move(getattr(self, f.name))
-                for f in fields(self)
-                if isinstance(getattr(self, f.name), torch.Tensor)
-            },
-        )
+        return dataclass_to(self, device, dtype)
 
     def to_track(self, fps: float = 25.0, mode: str = "frames") -> EmotionTrack:
         """The emotion as an :class:`~emogen.emotion.EmotionTrack` at ``fps`` (e.g. a video's frame rate).

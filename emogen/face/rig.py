@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..arkit import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
+from ..utils import dataclass_to
 from .blendshapes import canonical_template, eye_fields, load_blendshapes
 from .topology import NUM_LANDMARKS, load_canonical_mesh
 
@@ -209,7 +210,7 @@ class FaceRigOutput:
     face_vertices: torch.Tensor
 
     def to(self, device=None, dtype=None) -> FaceRigOutput:
-        return replace(self, **{f.name: getattr(self, f.name).to(device=device, dtype=dtype) for f in fields(self)})
+        return dataclass_to(self, device, dtype)
 
 
 class FaceRig(nn.Module):

@@ -9,13 +9,14 @@ overlapping tiles), and each face is then refined on a crop around it at a resol
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..arkit import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
 from ..io.image import to_rgb_uint8
+from ..utils import dataclass_to
 from .topology import face_landmarker_model_path
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,6 @@ def rotation_to_euler(rotation: torch.Tensor) -> torch.Tensor:
     pitch = torch.atan2(r[..., 2, 1], r[..., 2, 2])
     roll = torch.atan2(r[..., 1, 0], r[..., 0, 0])
     return torch.stack([pitch, yaw, roll], dim=-1)
-
-
-def _tensor_to(value, device, dtype):
-    if isinstance(value, torch.Tensor):
-        return value.to(device=device, dtype=dtype if value.is_floating_point() and dtype is not None else None)
-    return value
 
 
 @dataclass(frozen=True)
@@ -102,10 +97,7 @@ class FaceTrackingResult:
         return float(self.blendshapes[ARKIT_INDEX[name]])
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> FaceTrackingResult:
-        return replace(
-            self,
-            **{f.name: _tensor_to(getattr(self, f.name), device, dtype) for f in fields(self)},
-        )
+        return dataclass_to(self, device, dtype)
 
 
 def _mirror_index() -> list[int]:

@@ -65,3 +65,14 @@ def test_none_is_neutral_and_bad_inputs():
         resolve_emotion("")
     with pytest.raises(ValueError, match="Did you mean"):
         resolve_emotion("0s happy, 2s angyr")
+
+
+def test_text_reads_labels_and_mundane_text_is_neutral():
+    from emogen.controls import analyze_text
+
+    results = analyze_text(
+        ["Please close the door when you leave.", "I'm so scared, there's someone outside.", "I can't stop smiling!"]
+    )
+    assert [max(r.probs, key=r.probs.get) for r in results] == ["neutral", "fearful", "happy"]
+    track = resolve_emotion("text:I am furious that they lied to us again.", duration=1.0)
+    assert track.top_label()[0] == "angry" and track.intensity[0] > 0.5

@@ -199,3 +199,11 @@ def test_lexical_intensifiers() -> None:
 def test_lexical_empty_text() -> None:
     with pytest.raises(ValueError, match=r"texts\[2\]"):
         lexical_label_scores(["happy", "sad", " \n"])
+
+
+def test_negation_cancellers_are_not_negations():
+    happy, sad = LABELS.index("happy"), LABELS.index("sad")
+    scores = lexical_label_scores(["I can't stop smiling", "I couldn't help laughing", "I am not smiling"])
+    assert scores[0, happy] > 0 and scores[0, sad] == 0
+    assert scores[1, happy] > 0
+    assert scores[2, happy] == 0 and scores[2, sad] > 0

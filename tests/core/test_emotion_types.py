@@ -106,3 +106,13 @@ def test_conditioning_shapes():
     assert c.repeat_interleave(3).batch_size == 6
     with pytest.raises(ValueError, match="pooled"):
         EmotionConditioning(torch.zeros(2, 5, 4), torch.zeros(2, 3), torch.ones(2, 5, dtype=torch.bool), fps=25)
+
+
+def test_neutral_prior_widens_the_neutral_basin():
+    near = torch.tensor([-0.16, -0.06, 0.21])  # closer to contempt's centroid than to the origin
+    plain, wide = vad_to_probs(near), vad_to_probs(near, neutral_prior=2.5)
+    assert plain.argmax() == LABELS.index("contempt") and wide.argmax() == LABELS.index("neutral")
+    far = torch.tensor(LABEL_VAD["angry"])
+    assert vad_to_probs(far, neutral_prior=2.5).argmax() == LABELS.index("angry")
+    with pytest.raises(ValueError, match="neutral_prior"):
+        vad_to_probs(near, neutral_prior=0)

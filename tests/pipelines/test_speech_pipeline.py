@@ -6,9 +6,9 @@ import numpy as np
 import parselmouth
 import pytest
 import torch
-from emogen.pipelines.speech import EmoSpeechPipeline, SpeechOutput
 
 from emogen.emotion import LABELS, EmotionTrack
+from emogen.pipelines.speech import EmoSpeechPipeline, SpeechOutput
 from emogen.speech import PhoneSegment, SpeechPlan
 from emogen.speech.engine import EspeakTTS
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from emogen.controls.text import (
     WEIGHTS_NAME,
     TextEmotionModel,
