@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .arkit import ARKIT_BLENDSHAPES
+from .io.atomic import atomic_output
 from .motion import MotionTrack
 
 __all__ = ["plot_blendshape_curves", "save_figure"]
@@ -28,17 +29,13 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"Plot path {str(path)!r} must end in .png, .svg or .pdf.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
+        if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ValueError(f"Plot path {str(path)!r} must end in .png, .svg or .pdf.")
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

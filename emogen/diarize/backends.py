@@ -35,6 +35,7 @@ import torch
 from ..assets import shipped_weights_dir
 from ..audio import FEATURE_FPS, SAMPLE_RATE, num_feature_frames, prosody_features
 from ..emotion import LABELS, canonical_label, label_centroids, vad_to_probs
+from ..io.atomic import atomic_output
 from .features import FEATURE_NAMES, SpeakerReference, window_features
 from .types import FrameEmotion
 
@@ -58,13 +59,8 @@ def default_weights_dir() -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_output(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # --------------------------------------------------------------------------------------------------------- prosody

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..emotion import LABELS
+from ..io.atomic import atomic_output
 from .types import DiarizationResult
 
 __all__ = ["rttm_lines", "write_rttm", "write_json", "plot_diarization", "LABEL_COLORS"]
@@ -42,20 +42,9 @@ LABEL_COLORS: dict[str, str] = {
 
 def _atomic_write(path: str | os.PathLike, write) -> Path:
     """Write through a temporary file in the target folder, then rename (no half-written outputs)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"Output path {str(path)!r} is a directory; give a file name.")
-    if not path.parent.exists():
-        raise FileNotFoundError(f"Output folder {str(path.parent)!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    with atomic_output(path, make_parents=False, suffix=".tmp") as tmp:
+        write(str(tmp))
+    return Path(path)
 
 
 def rttm_lines(result: DiarizationResult, file_id: str = "audio") -> list[str]:

@@ -12,30 +12,22 @@ import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ..arkit import ARKIT_INDEX, LIVE_LINK_FACE_COLUMNS
 from ..motion import MotionTrack
+from .atomic import atomic_output
 
 __all__ = ["live_link_face_rows", "write_live_link_csv", "write_curves_json", "read_curves_json"]
 
 
 def _atomic_write_text(path: Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 def _timecode(frame: int, fps: float) -> str:

@@ -1,0 +1,44 @@
+"""Atomic file output: write to a temporary file beside the target, rename over it only on success."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_output"]
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, *, make_parents: bool = True, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path``, on error it is removed.
+
+    No reader ever sees a half-written file, and a failed write leaves any previous file untouched.
+
+    Args:
+        path: the final file.
+        make_parents: create missing parent folders; if False, a missing folder is a ``FileNotFoundError``.
+        suffix: suffix of the temporary file (default: ``path``'s, so format-sniffing writers still work).
+
+    Raises:
+        ValueError: ``path`` is a directory.
+        FileNotFoundError: the parent folder is missing and ``make_parents`` is False.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"Output path {str(path)!r} is a directory; give a file name.")
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise FileNotFoundError(f"Output folder {str(path.parent)!r} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
+                               dir=path.parent)  # fmt: skip
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
