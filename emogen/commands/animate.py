@@ -44,25 +44,15 @@ def run(args: argparse.Namespace) -> int:
     from emogen.io.video import write_video
     from emogen.motion import MotionTrack
 
+    from ._common import check_render_options, load_portrait
+
     # 1. Check inputs
     if args.output.suffix.lower() != ".mp4":
         raise ValueError(f"--output must end in .mp4, got {str(args.output)!r}.")
-    if not (0 < args.fps <= 120):
-        raise ValueError(f"--fps must be in (0, 120], got {args.fps}.")
-    if not 16 <= args.size <= 4096:
-        raise ValueError(f"--size must be in [16, 4096], got {args.size}.")
+    check_render_options(args)
     if args.duration is not None and not (0 < args.duration <= 600):
         raise ValueError(f"--duration must be in (0, 600] seconds, got {args.duration}.")
-    if args.curves is not None and args.curves.suffix.lower() not in (".csv", ".json"):
-        raise ValueError(f"--curves must end in .csv or .json, got {str(args.curves)!r}.")
-    if args.image is None:
-        import skimage.data
-
-        image = skimage.data.astronaut()
-    else:
-        if not args.image.is_file():
-            raise ValueError(f"--image: no such file {str(args.image)!r}.")
-        image = args.image
+    image = load_portrait(args.image)
 
     # 2. Emotion → per-frame ARKit weights
     track = resolve_emotion(args.emotion, duration=args.duration, fps=args.fps)
@@ -83,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     frames = animator(prepared, motion, size=args.size)
     path = write_video(args.output, frames, fps=args.fps)
     if args.curves is not None:
-        from emogen.io.curves import write_curves_json, write_live_link_csv
+        from emogen.io.curves import write_curves
 
-        (write_live_link_csv if args.curves.suffix.lower() == ".csv" else write_curves_json)(args.curves, motion)
+        write_curves(args.curves, motion)
         print(args.curves)
     print(path)
     return 0

@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from emogen.io.image import to_rgb_uint8
     from emogen.io.video import write_video
+
+    from ._common import check_render_options, load_portrait
 
     # 1. Check inputs (before loading anything heavy)
     if (args.text is None) == (args.audio is None):
@@ -59,22 +60,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--audio: no such file {str(args.audio)!r}.")
     if args.output.suffix.lower() != ".mp4":
         raise ValueError(f"--output must end in .mp4, got {str(args.output)!r}.")
-    if args.curves is not None and args.curves.suffix.lower() not in (".csv", ".json"):
-        raise ValueError(f"--curves must end in .csv or .json, got {str(args.curves)!r}.")
-    if not 16 <= args.size <= 4096:
-        raise ValueError(f"--size must be in [16, 4096] pixels, got {args.size}.")
-    if not 0 < args.fps <= 120:
-        raise ValueError(f"--fps must be in (0, 120], got {args.fps}.")
+    check_render_options(args)
     if not 1 <= args.steps <= 1000:
         raise ValueError(f"--steps must be in [1, 1000], got {args.steps}.")
-    if args.image is None:
-        import skimage.data
-
-        image = skimage.data.astronaut()
-    else:
-        if not args.image.is_file():
-            raise ValueError(f"--image: no such file {str(args.image)!r}.")
-        image = to_rgb_uint8(args.image, name="--image")
+    image = load_portrait(args.image)
     if args.emotion is not None and args.text is None:  # an unknown label fails before loading the models
         from emogen.controls import resolve_emotion
 
@@ -104,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
         args.output, np.asarray(out.frames), fps=out.motion.fps, audio=out.audio, sample_rate=out.sample_rate
     )
     if args.curves is not None:
-        from emogen.io.curves import write_curves_json, write_live_link_csv
+        from emogen.io.curves import write_curves
 
-        (write_live_link_csv if args.curves.suffix.lower() == ".csv" else write_curves_json)(args.curves, out.motion)
+        write_curves(args.curves, out.motion)
         print(args.curves)
     print(path)
     return 0

@@ -20,7 +20,7 @@ from ..arkit import ARKIT_INDEX, LIVE_LINK_FACE_COLUMNS
 from ..motion import MotionTrack
 from .atomic import atomic_output
 
-__all__ = ["live_link_face_rows", "write_live_link_csv", "write_curves_json", "read_curves_json"]
+__all__ = ["live_link_face_rows", "write_live_link_csv", "write_curves_json", "read_curves_json", "write_curves"]
 
 
 def _atomic_write_text(path: Path, text: str) -> Path:
@@ -84,3 +84,14 @@ def read_curves_json(path: str | os.PathLike) -> MotionTrack:
     if not isinstance(data, dict) or "blendshapes" not in data or "fps" not in data:
         raise ValueError(f"{str(path)!r} is not an emogen curves file (needs 'fps' and 'blendshapes').")
     return MotionTrack.from_dict(data)
+
+
+CURVE_FORMATS: tuple[str, ...] = (".csv", ".json")
+
+
+def write_curves(path: str | os.PathLike, motion: MotionTrack) -> Path:
+    """Write ``motion`` as a Live Link Face CSV (``.csv``) or emogen JSON (``.json``), chosen by the suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in CURVE_FORMATS:
+        raise ValueError(f"Curve file {str(path)!r} must end in .csv (Live Link Face) or .json.")
+    return (write_live_link_csv if suffix == ".csv" else write_curves_json)(path, motion)
