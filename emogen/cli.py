@@ -39,8 +39,11 @@ def _setup_logging(verbosity: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # emogen never reaches a model hub on its own
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter (shown with -vv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose >= 2 and os.environ.get("GLOG_minloglevel") == "2":
+        os.environ["GLOG_minloglevel"] = "0"
     _setup_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()

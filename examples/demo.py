@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
 
 TEXTS = [
     "We won the championship! I can't stop smiling.",

@@ -60,6 +60,7 @@ class TeacherConfig:
         blink_rate_speaking: blinks per minute while speaking.
         blink_arousal_gain: relative change of the rate per unit arousal.
         articulation_arousal_gain: relative change of viseme amplitude per unit arousal.
+        articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
         head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
         head_drift_tau: time constant of the drift in seconds.
         nod_deg: amplitude of a nod on a stressed syllable, degrees.
@@ -76,6 +77,7 @@ class TeacherConfig:
     blink_rate_speaking: float = 26.0
     blink_arousal_gain: float = 0.3
     articulation_arousal_gain: float = 0.35
+    articulation_scale: float = 1.0
     head_drift_deg: tuple[float, float, float] = (2.0, 3.0, 1.5)
     head_drift_tau: float = 1.5
     nod_deg: float = 2.5
@@ -316,7 +318,7 @@ def teacher_motion(
     active = speech_activity(phones, num_frames, fps)
 
     # lips and jaw: visemes, wider with arousal
-    articulation = (1.0 + config.articulation_arousal_gain * arousal).clamp(0.6, 1.5)
+    articulation = config.articulation_scale * (1.0 + config.articulation_arousal_gain * arousal).clamp(0.6, 1.5)
     visemes = phones_to_arkit(phones, fps, num_frames=num_frames) if phones else torch.zeros(num_frames, 52)
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()

@@ -336,3 +336,24 @@ def test_shipped_default_speaks_with_moving_jaw():
     assert smile > sad.motion.blendshape("mouthSmileLeft").mean() + 0.1
     assert EmoTalkingHeadPipeline.from_default_weights().motion_denoiser.config == pipe.motion_denoiser.config
     assert time.perf_counter() - start < 60 and math.isfinite(float(jaw.mean()))
+
+
+def test_text_lips_follow_the_phone_timings(pipe):
+    """With text, lips and jaw come from the TTS phone timings: open on vowels, closed in the final pause."""
+    from emogen.arkit import arkit_index
+
+    text = "Papa, open the window."
+    out = pipe(text=text, num_inference_steps=2, output_type="motion", generator=seed(0), blink_rate=0)
+    jaw = out.motion.blendshape("jawOpen")
+    assert jaw.max() > 0.2 and jaw[-3:].max() < 0.05
+    closed = pipe(text=text, num_inference_steps=2, output_type="motion", generator=seed(0), blink_rate=0,
+                  articulation=0.0)  # fmt: skip
+    assert closed.motion.blendshape("jawOpen").max() < 0.05  # neutral emotion, no visemes: the mouth stays shut
+    model = pipe(text=text, num_inference_steps=2, output_type="motion", generator=seed(0), blink_rate=0,
+                 lip_sync="model")  # fmt: skip
+    n = min(len(jaw), model.motion.num_frames)  # espeak-ng's length varies by a few ms between calls
+    assert not torch.allclose(model.motion.blendshapes[:n, arkit_index("jawOpen")], jaw[:n])
+    with pytest.raises(ValueError, match="articulation"):
+        pipe(text=text, output_type="motion", articulation=-1)
+    with pytest.raises(ValueError, match="lip_sync"):
+        pipe(audio=np.zeros(16000, np.float32), output_type="motion", lip_sync="phones")
