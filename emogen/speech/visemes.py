@@ -177,10 +177,12 @@ def phone_to_arpabet(phone: str, alphabet: str = "espeak") -> str:
     for n in range(len(key) - 1, 0, -1):
         if key[:n] in ESPEAK_TO_ARPABET:
             return ESPEAK_TO_ARPABET[key[:n]]
+    if not key:  # a bare stress or palatalisation mark (";", "'") carries no articulation of its own
+        return "SIL"
     if phone not in _warned:
         _warned.add(phone)
         logger.warning("Unknown espeak phone %r: shown as a neutral consonant.", phone)
-    return "SIL" if key.startswith("_") or not key else "N"
+    return "SIL" if key.startswith("_") else "N"
 
 
 def phone_to_viseme(phone: str, alphabet: str = "espeak") -> str:
