@@ -1,41 +1,8 @@
 """The Gradio app, built with a small real stand-in for the talking-head pipeline."""
 
-from dataclasses import dataclass
-
-import numpy as np
 import pytest
-import torch
 
 from emogen.app import EMOTION_MODES, EmotionControls, build_demo
-from emogen.controls import resolve_emotion
-from emogen.emotion import EmotionTrack
-from emogen.motion import MotionTrack
-
-
-@dataclass
-class _Output:
-    frames: np.ndarray
-    audio: np.ndarray
-    sample_rate: int
-    motion: MotionTrack
-    emotion_track: EmotionTrack
-
-
-class _Pipe:
-    """Follows EmoTalkingHeadPipeline's call signature; renders grey frames whose brightness follows valence."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, image, text=None, audio=None, emotion=None, num_inference_steps=20, height=512, width=512,
-                 generator=None):  # fmt: skip
-        self.calls.append(dict(text=text, audio=audio, emotion=emotion, height=height))
-        track = resolve_emotion(emotion, duration=1.0, fps=25) if emotion is not None else resolve_emotion(
-            "neutral", duration=1.0)  # fmt: skip
-        level = (128 + 100 * track.vad[:, 0]).clamp(0, 255).to(torch.uint8).numpy()
-        frames = np.broadcast_to(level[:, None, None, None], (track.num_frames, 64, 64, 3)).copy()
-        motion = MotionTrack.zeros(track.num_frames, fps=25.0)
-        return _Output(frames, np.zeros(16000, np.float32), 16000, motion, track)
 
 
 def _fn(demo, name):
@@ -56,8 +23,8 @@ def test_controls_make_specs():
     assert set(EMOTION_MODES) >= {"Label", "VAD", "Timeline"}
 
 
-def test_render_wires_pipeline_to_files(tmp_path):
-    pipe = _Pipe()
+def test_render_wires_pipeline_to_files(tmp_path, stand_in_pipe):
+    pipe = stand_in_pipe
     demo = build_demo({"talking_head": pipe})
     render = _fn(demo, "render")
     video, plot, curves = render(None, "Hello there", None, "Label", "sad", 0.7, 0, 0, 0, "", 3, 256, 10)
@@ -68,10 +35,10 @@ def test_render_wires_pipeline_to_files(tmp_path):
     assert header.startswith("Timecode,BlendShapeCount,EyeBlinkLeft")
 
 
-def test_bad_ui_input_is_a_gradio_error():
+def test_bad_ui_input_is_a_gradio_error(stand_in_pipe):
     import gradio as gr
 
-    demo = build_demo({"talking_head": _Pipe()})
+    demo = build_demo({"talking_head": stand_in_pipe})
     render = _fn(demo, "render")
     with pytest.raises(gr.Error, match="text to speak or an audio"):
         render(None, "", None, "Label", "sad", 1.0, 0, 0, 0, "", 0, 256, 10)
