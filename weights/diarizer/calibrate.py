@@ -328,7 +328,6 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=1.0, help="feature window in seconds")
     parser.add_argument("--ridge-alpha", type=float, default=10.0)
     parser.add_argument("--logistic-c", type=float, default=0.1)
-    parser.add_argument("--cache", type=Path, default=None, help="pickle the synthesised corpus here (reuse)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("emogen").setLevel(logging.ERROR)  # the TTS warns about clipping-free headroom etc.
@@ -338,17 +337,10 @@ def main() -> None:
     test_voices = TEST_VOICES[:2] if args.quick else TEST_VOICES
 
     t0 = time.time()
-    import pickle
-
-    if args.cache is not None and args.cache.is_file():
-        train, singles, pairs = pickle.loads(args.cache.read_bytes())
-    else:
-        train = run_all(make_corpus(train_voices, TRAIN_SENTENCES, n_single, n_pair, seed=0), args.window, "train")
-        s_utts, p_utts = eval_corpus(test_voices, TEST_SENTENCES)
-        singles = run_all(s_utts, args.window, "eval singles")
-        pairs = run_all(p_utts, args.window, "eval pairs")
-        if args.cache is not None:
-            args.cache.write_bytes(pickle.dumps((train, singles, pairs)))
+    train = run_all(make_corpus(train_voices, TRAIN_SENTENCES, n_single, n_pair, seed=0), args.window, "train")
+    s_utts, p_utts = eval_corpus(test_voices, TEST_SENTENCES)
+    singles = run_all(s_utts, args.window, "eval singles")
+    pairs = run_all(p_utts, args.window, "eval pairs")
     logger.info(
         "corpus: %d train, %d + %d eval utterances (%.0f s)", len(train), len(singles), len(pairs), time.time() - t0
     )
