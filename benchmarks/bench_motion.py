@@ -58,17 +58,9 @@ def conditioning(model, batch: int, frames: int, device, dtype):
 
 
 def bench_sampling(model, frames: int, steps: int, device) -> float:
-    from diffusers import DDIMScheduler
+    from emogen.models import motion_scheduler, sample_motion
 
-    from emogen.models import sample_motion
-
-    sched = DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="squaredcos_cap_v2",
-        prediction_type="sample",
-        clip_sample=False,
-        timestep_spacing="trailing",
-    )
+    sched = motion_scheduler()
     audio = torch.randn(1, frames, model.config.audio_dim, device=device)
     emo = conditioning(model, 1, frames, device, model.dtype)
     null = conditioning(model, 1, frames, device, model.dtype)

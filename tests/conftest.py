@@ -21,6 +21,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def one_thread():
+    """One intra-op thread: on a small shared CI box it is faster, and results are reproducible."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def seeded():
     torch.manual_seed(0)
     return torch.Generator().manual_seed(0)

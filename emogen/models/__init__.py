@@ -9,7 +9,13 @@ from emogen.models.motion_denoiser import (
     pack_motion,
     unpack_motion,
 )
-from emogen.models.motion_sampling import MotionWindow, frame_audio_features, plan_windows, sample_motion
+from emogen.models.motion_sampling import (
+    MotionWindow,
+    frame_audio_features,
+    motion_scheduler,
+    plan_windows,
+    sample_motion,
+)
 
 __all__ = [
     "MOTION_CHANNEL_GROUPS",
@@ -19,6 +25,7 @@ __all__ = [
     "MotionDenoiserOutput",
     "MotionWindow",
     "frame_audio_features",
+    "motion_scheduler",
     "naive_attention",
     "pack_motion",
     "plan_windows",

@@ -30,6 +30,26 @@ from tqdm.auto import tqdm
 from emogen.audio import FEATURE_FPS, align_to_fps
 from emogen.emotion import EmotionConditioning
 
+
+def motion_scheduler():
+    """The DDIM scheduler the motion denoiser is trained and sampled with.
+
+    Cosine ("squaredcos_cap_v2") betas over 1,000 steps, ``prediction_type="sample"`` (the denoiser predicts clean
+    motion), no sample clipping (normalised motion is unbounded), "trailing" spacing so that 10–25 steps start at
+    pure noise. ``DPMSolverMultistepScheduler.from_config(motion_scheduler().config)`` works too.
+    """
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        prediction_type="sample",
+        clip_sample=False,
+        set_alpha_to_one=True,
+        timestep_spacing="trailing",
+    )
+
+
 __all__ = ["MotionWindow", "frame_audio_features", "plan_windows", "sample_motion"]
 
 logger = logging.getLogger(__name__)

@@ -6,23 +6,17 @@ import importlib.util
 
 import pytest
 import torch
-from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+from diffusers import DPMSolverMultistepScheduler
 
 from emogen.emotion import EmotionConditioning
 from emogen.models import FrameAttention, MotionDenoiser, frame_audio_features, naive_attention, plan_windows
-from emogen.models.motion_sampling import sample_motion
+from emogen.models.motion_sampling import motion_scheduler, sample_motion
 
 EMB = 16
 AUDIO = 160
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The CI box is shared and small; one intra-op thread is both faster and reproducible here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_model(**overrides) -> MotionDenoiser:
@@ -41,13 +35,7 @@ def tiny_model(**overrides) -> MotionDenoiser:
 
 
 def scheduler(kind: str = "ddim"):
-    ddim = DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="squaredcos_cap_v2",
-        prediction_type="sample",
-        clip_sample=False,
-        timestep_spacing="trailing",
-    )
+    ddim = motion_scheduler()
     return ddim if kind == "ddim" else DPMSolverMultistepScheduler.from_config(ddim.config)
 
 
@@ -492,3 +480,14 @@ def test_gpu_sampling_matches_cpu_and_xformers_matches_sdpa():
         assert model.attn_implementation == "xformers"
         out = model(x, 300, audio_features=a).sample
     assert torch.allclose(ref, out, atol=1e-3)
+
+
+def test_shipped_scheduler_is_the_training_scheduler():
+    import json
+
+    from emogen.assets import shipped_weights_dir
+
+    shipped = json.loads((shipped_weights_dir("talking_head") / "scheduler" / "scheduler_config.json").read_text())
+    config = motion_scheduler().config
+    for key in ("num_train_timesteps", "beta_schedule", "prediction_type", "clip_sample", "timestep_spacing"):
+        assert shipped[key] == config[key], key

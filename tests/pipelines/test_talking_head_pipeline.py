@@ -17,7 +17,7 @@ from emogen.controls import resolve_emotion
 from emogen.controls.encoder import EmotionEncoder
 from emogen.diarize import diarize
 from emogen.emotion import EmotionTrack
-from emogen.models import MotionDenoiser
+from emogen.models import MotionDenoiser, motion_scheduler
 from emogen.motion import MotionTrack
 from emogen.pipelines.talking_head import EmoTalkingHeadPipeline, TalkingHeadOutput
 from emogen.speech.engine import EspeakTTS
@@ -25,13 +25,7 @@ from emogen.speech.engine import EspeakTTS
 EMB = 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # shared, small CI box: one intra-op thread is faster here and keeps results reproducible
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_pipe() -> EmoTalkingHeadPipeline:
@@ -51,9 +45,7 @@ def tiny_pipe() -> EmoTalkingHeadPipeline:
         )
         mean = torch.cat([torch.full((52,), 0.3), torch.zeros(8)])
         denoiser.set_normalization(mean, std, min_std=1e-3)
-    scheduler = DDIMScheduler(
-        beta_schedule="squaredcos_cap_v2", prediction_type="sample", clip_sample=False, timestep_spacing="trailing"
-    )
+    scheduler = motion_scheduler()
     pipe = EmoTalkingHeadPipeline(
         emotion_encoder=encoder, motion_denoiser=denoiser, scheduler=scheduler, tts=EspeakTTS()
     )

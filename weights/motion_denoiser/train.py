@@ -157,11 +157,9 @@ def collate(items: list[dict]) -> dict:
 
 # ---------------------------------------------------------------------------------------------------------- model
 def build(args, clips: list[Clip]):
-    from diffusers import DDIMScheduler
-
     from emogen.arkit import ARKIT_BLENDSHAPES
     from emogen.controls.encoder import EmotionEncoder
-    from emogen.models import MotionDenoiser
+    from emogen.models import MotionDenoiser, motion_scheduler
 
     encoder = EmotionEncoder(embed_dim=args.emotion_dim, hidden_dim=2 * args.emotion_dim)
     model = MotionDenoiser(
@@ -177,14 +175,7 @@ def build(args, clips: list[Clip]):
     model.set_normalization(
         motion.mean(0), motion.std(0), mel.mean(0).repeat(2), mel.std(0).repeat(2), min_std=args.min_std
     )
-    scheduler = DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="squaredcos_cap_v2",
-        prediction_type="sample",
-        clip_sample=False,
-        set_alpha_to_one=True,
-        timestep_spacing="trailing",
-    )
+    scheduler = motion_scheduler()
     weights = torch.ones(model.config.motion_channels)
     for i, name in enumerate(ARKIT_BLENDSHAPES):
         if name.startswith(("jaw", "mouth")):
