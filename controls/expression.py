@@ -61,17 +61,18 @@ ACTION_UNITS: dict[str, str] = {
 EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
     "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.3},  # AU25: common variant (lips parted smile)
-    # AU17: common variant; AU7 0.3 is emogen's addition (not EMFACS): with it the rendered faces read as sad
-    # rather than angry/neutral (weights/face_rig/README.md)
-    "sad": {"AU1": 1.0, "AU4": 0.4, "AU7": 0.3, "AU15": 1.0, "AU17": 0.3},
+    # EMFACS sadness 1+4+15 with the 6+15 variant's cheek raise, AU17 (common variant) and parted lips (AU25); AU7
+    # is emogen's addition (not EMFACS)
+    "sad": {"AU1": 0.95, "AU4": 0.2, "AU6": 0.35, "AU7": 0.3, "AU15": 1.0, "AU17": 0.6, "AU25": 0.6},
     "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.7},
-    # EMFACS fear variant 1+2+4+5+20+25 (+7): brows raised *and* drawn together, lips stretched and parted with
-    # little jaw drop — a dropped jaw and fully widened eyes read as surprise (weights/face_rig/README.md)
-    "fearful": {"AU1": 1.0, "AU2": 0.3, "AU4": 0.7, "AU5": 0.3, "AU7": 0.5, "AU20": 1.0, "AU25": 0.6, "AU26": 0.1},
+    # EMFACS fear 1+2+4+(5)+7+20+26: inner brows raised *and* drawn together over tensed lids, lips stretched,
+    # little jaw drop. AU5 is left out: on a photo the widened lids turn fear into surprise for both classifiers
+    # tested (weights/face_rig/README.md)
+    "fearful": {"AU1": 1.0, "AU2": 0.25, "AU4": 0.5, "AU7": 0.35, "AU20": 0.45, "AU26": 0.15},
     "angry": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 0.9},
-    # EMFACS disgust variants 9+17 and 10+17 with 15: nose wrinkle and raised upper lip over closed lips (the
-    # 9+16+15+26 variant opens the mouth, which classifiers read as surprise)
-    "disgusted": {"AU9": 1.0, "AU10": 0.4, "AU15": 0.6, "AU17": 0.8},
+    # EMFACS disgust 9+15+17 with what AU9 does around the eyes (FACS manual: the nose wrinkler raises the cheeks,
+    # narrows the eye aperture and lowers the inner brows, scored as 6/7/4 where a warp cannot wrinkle skin)
+    "disgusted": {"AU4": 0.4, "AU6": 1.0, "AU7": 0.65, "AU9": 0.3, "AU15": 1.0, "AU17": 1.0},
     "contempt": {"R12": 0.6, "R14": 0.6},
 }
 

