@@ -12,7 +12,7 @@ from .dynamics import FirstOrderDynamics, SecondOrderDynamics, make_dynamics
 from .expression import ExpressionPrior
 from .parse import parse_emotion_spec, parse_state_spec, parse_timeline
 from .plot import plot_emotion_track
-from .resolve import TextEmotion, analyze_text, emotion_state, keyframes_to_track, resolve_emotion
+from .resolve import TextEmotion, analyze_text, emotion_state, keyframes_to_track, resolve_emotion, smooth_track
 
 __all__ = [
     "LABELS",
@@ -35,6 +35,7 @@ __all__ = [
     "parse_timeline",
     "plot_emotion_track",
     "resolve_emotion",
+    "smooth_track",
 ]
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "emotion_state",
     "resolve_emotion",
     "keyframes_to_track",
+    "smooth_track",
     "INTERPOLATIONS",
     "DEFAULT_HOLD",
 ]
@@ -203,6 +204,28 @@ def _project(track_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     probs = probs / probs.sum(-1, keepdim=True).clamp(min=1e-8)
     intensity = track_values[:, -1].clamp(0.0, 1.0)
     return vad, probs, intensity
+
+
+def smooth_track(track: EmotionTrack, dynamics: str | Dynamics | None = "first-order") -> EmotionTrack:
+    """Pass an :class:`EmotionTrack` through affect dynamics (e.g. a per-sentence track whose steps should become
+    transitions). ``None``/"none" returns the track unchanged.
+
+    Example::
+
+        >>> smooth = smooth_track(spoken_track, FirstOrderDynamics(tau=0.35))
+    """
+    if not isinstance(track, EmotionTrack):
+        raise TypeError(f"smooth_track expects an EmotionTrack, got {type(track).__name__}.")
+    dynamics = make_dynamics(dynamics)
+    if dynamics is None:
+        return track
+    values = torch.cat([track.vad.float(), track.probs.float(), track.intensity.float().unsqueeze(-1)], dim=-1)
+    state, velocity, acceleration = dynamics.apply(values, track.fps)
+    vad, probs, intensity = _project(state)
+    return EmotionTrack(
+        vad=vad, probs=probs, intensity=intensity, fps=track.fps, velocity=velocity[:, :3],
+        acceleration=acceleration[:, :3],
+    )  # fmt: skip
 
 
 def keyframes_to_track(

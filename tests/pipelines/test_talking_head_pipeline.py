@@ -235,6 +235,24 @@ def test_text_speaks_and_uses_its_tags(pipe):
     assert set(out.emotion_track.top_label()) == {"sad"}
 
 
+def test_spoken_emotion_changes_through_dynamics(pipe):
+    text = "[happy] We won the match today! [sad] But Sam got hurt."
+    kw = dict(text=text, num_inference_steps=2, output_type="motion", generator=seed(0))
+    steps = pipe(**kw, emotion_dynamics=None).emotion_track
+    smooth = pipe(**kw).emotion_track
+    jump = lambda t: (t.vad[1:] - t.vad[:-1]).abs().max()  # noqa: E731
+    assert jump(steps) > 0.5  # the voice's sentence boundary: one frame from happy to sad
+    assert jump(smooth) < 0.25 * jump(steps)
+    labels = smooth.top_label()
+    assert labels[0] == "happy" and labels[-1] == "sad"
+    # τ = 0.35 s: two thirds of the step after 9 frames (0.36 s) of the boundary
+    k = int((steps.vad[1:, 0] - steps.vad[:-1, 0]).abs().argmax()) + 1
+    frac = (smooth.vad[k + 9, 0] - steps.vad[k - 1, 0]) / (steps.vad[k, 0] - steps.vad[k - 1, 0])
+    assert 0.55 < float(frac) < 0.75
+    with pytest.raises(ValueError, match="Unknown dynamics 'bouncy'"):
+        pipe(**kw, emotion_dynamics="bouncy")
+
+
 # ------------------------------------------------------------------------------------------------- motion controls
 def test_head_scale_blinks_and_gaze(pipe, speech):
     still = run(pipe, speech, head_motion_scale=0.0, blink_rate=0, gaze="model")
