@@ -13,7 +13,7 @@ from diffusers import DDIMScheduler
 
 from emogen.arkit import ARKIT_INDEX
 from emogen.audio import SAMPLE_RATE, load_audio
-from emogen.controls import resolve_emotion
+from emogen.controls import resolve_emotion, smooth_track
 from emogen.controls.encoder import EmotionEncoder
 from emogen.diarize import diarize
 from emogen.emotion import EmotionTrack
@@ -219,11 +219,15 @@ def test_bf16_runs_without_nan(speech):
 # ------------------------------------------------------------------------------------------------- emotion sources
 def test_audio_without_emotion_follows_the_diarized_voice(pipe, speech):
     out = run(pipe, speech, emotion=None)
-    expected = diarize(speech, SAMPLE_RATE).to_track(fps=25.0, mode="segments")
-    expected = expected.resample(fps=25.0, num_frames=out.motion.num_frames)
+    segments = diarize(speech, SAMPLE_RATE).to_track(fps=25.0, mode="segments")
+    expected = smooth_track(segments).resample(fps=25.0, num_frames=out.motion.num_frames)  # emotion_dynamics
     torch.testing.assert_close(out.emotion_track.probs, expected.probs)
     torch.testing.assert_close(out.emotion_track.vad, expected.vad)
     torch.testing.assert_close(out.emotion_conditioning.embeds, pipe.encode_emotion(expected).embeds)
+    steps = run(pipe, speech, emotion=None, emotion_dynamics=None)
+    torch.testing.assert_close(
+        steps.emotion_track.vad, segments.resample(fps=25.0, num_frames=out.motion.num_frames).vad
+    )
     neutral = run(pipe, speech, emotion="neutral")
     assert not torch.equal(neutral.emotion_conditioning.embeds, out.emotion_conditioning.embeds)
 
