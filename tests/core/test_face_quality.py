@@ -21,8 +21,9 @@ def _load(name: str):
 
 @pytest.mark.slow
 def test_blendshape_readback():
-    """Commanded vs FaceLandmarker-detected weights (the shapes MediaPipe's model reads reliably)."""
-    names = (
+    """Commanded vs FaceLandmarker-detected weights: its blendshape scores for the shapes its head reads, the
+    geometry of its detected landmarks for those it never scores (frown, sneer)."""
+    by_score = (
         "jawOpen",
         "mouthSmileLeft",
         "mouthSmileRight",
@@ -32,12 +33,21 @@ def test_blendshape_readback():
         "mouthPucker",
         "browDownRight",
     )
-    res = _load("readback").readback(names=names, levels=5, size=512)
-    for name, d in res.items():
+    # smallest detected movement at weight 1, inter-pupil distances (measured: frown 0.085-0.096, sneer 0.013-0.014;
+    # shapes that do not move a region read within ±0.002 there)
+    by_geometry = {"mouthFrownLeft": 0.05, "mouthFrownRight": 0.05, "noseSneerLeft": 0.008, "noseSneerRight": 0.008}
+    res = _load("readback").readback(names=by_score + tuple(by_geometry), levels=5, size=512)
+    for name in by_score:
+        d = res[name]
         assert d["r"] >= 0.7, f"{name}: r={d['r']:.2f} {d['detected']}"
         assert d["delta"] >= 0.1, f"{name}: detected score rose only {d['delta']:.2f}"
         # the commanded side responds more than the mirror side
         assert d["detected"][-1] >= d["mirror"][-1] - 1e-6
+    for name, least in by_geometry.items():
+        d = res[name]
+        assert d["geometry_r"] >= 0.9, f"{name}: r={d['geometry_r']:.2f} {d['geometry']}"
+        assert d["geometry_delta"] >= least, f"{name}: moved only {d['geometry_delta']:.3f} IPD"
+        assert d["geometry"][-1] > d["geometry_mirror"][-1], f"{name}: the mirror side moved more"
 
 
 @pytest.mark.slow
