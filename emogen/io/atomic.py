@@ -11,11 +11,19 @@ from pathlib import Path
 __all__ = ["atomic_output"]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, make_parents: bool = True, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on error it is removed.
 
-    No reader ever sees a half-written file, and a failed write leaves any previous file untouched.
+    No reader ever sees a half-written file, and a failed write leaves any previous file untouched. The finished
+    file gets the permissions of the file it replaces, or those a plain ``open(path, "w")`` would give (``0o666``
+    less the umask), not the owner-only mode of a temporary file.
 
     Args:
         path: the final file.
@@ -39,6 +47,8 @@ def atomic_output(path: str | os.PathLike, *, make_parents: bool = True, suffix:
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():
+            tmp.chmod(path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
