@@ -19,6 +19,33 @@ def _load(name: str):
     return module
 
 
+def test_geometric_readback_measures():
+    """The landmark measures undo position, scale and rotation and read each movement in its own direction."""
+    import numpy as np
+
+    from emogen.face.blendshapes import canonical_template
+
+    rb = _load("readback")
+    template = canonical_template()  # IPD units, x to the subject's left, y up
+    ref = np.stack([250 + 100 * template[:, 0], 250 - 100 * template[:, 1]], -1)  # a frontal face, 1 IPD = 100 px
+    moved = ref.copy()
+    moved[291, 1] += 10.0  # subject's left mouth corner 0.1 IPD down (image y points down)
+    moved[[386, 385, 387], 1] -= 5.0  # left upper lid 0.05 IPD up
+    moved[[61, 291], 0] += [5.0, -5.0]  # mouth 0.1 IPD narrower (the right corner stays at its height)
+    angle, scale, shift = 0.2, 1.7, np.array([30.0, -12.0])  # the same face moved, zoomed and tilted in the frame
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    seen = scale * moved @ rot.T + shift
+    amount = {name: rb.geometric_amount(name, ref, seen) for name in rb.GEOMETRY}
+    assert amount["mouthFrownLeft"] == pytest.approx(0.1, abs=1e-6)
+    assert amount["mouthSmileLeft"] == pytest.approx(-0.1, abs=1e-6)
+    assert amount["eyeWideLeft"] == pytest.approx(0.05, abs=1e-6)
+    narrower = np.linalg.norm(ref[61] - ref[291]) - np.linalg.norm(moved[61] - moved[291])  # ≈ 10 px
+    assert amount["mouthPucker"] == pytest.approx(narrower / 100, abs=1e-6) and narrower > 9
+    assert amount["mouthFrownRight"] == pytest.approx(0.0, abs=1e-6)
+    for name in ("jawOpen", "browInnerUp", "noseSneerLeft", "noseSneerRight", "cheekSquintLeft", "eyeWideRight"):
+        assert amount[name] == pytest.approx(0.0, abs=1e-6), name
+
+
 @pytest.mark.slow
 def test_blendshape_readback():
     """Commanded vs FaceLandmarker-detected weights: its blendshape scores for the shapes its head reads, the

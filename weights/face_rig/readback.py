@@ -136,10 +136,11 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def _save_pair(path: Path, before: np.ndarray, after: np.ndarray, landmarks: np.ndarray) -> None:
     from PIL import Image
 
-    x0, y0 = np.floor(landmarks[:468, :2].min(0)).astype(int)
+    h, w = before.shape[:2]
+    x0, y0 = np.clip(np.floor(landmarks[:468, :2].min(0)).astype(int), 0, None)
     x1, y1 = np.ceil(landmarks[:468, :2].max(0)).astype(int)
-    crop = lambda f: f[max(y0, 0) : y1, max(x0, 0) : x1]  # noqa: E731
-    pair = np.concatenate([crop(before), np.full((y1 - max(y0, 0), 4, 3), 255, np.uint8), crop(after)], 1)
+    x1, y1 = min(x1, w), min(y1, h)
+    pair = np.concatenate([before[y0:y1, x0:x1], np.full((y1 - y0, 4, 3), 255, np.uint8), after[y0:y1, x0:x1]], 1)
     img = Image.fromarray(pair)
     img.resize((img.width * 2, img.height * 2), Image.LANCZOS).save(path)
 
