@@ -36,6 +36,7 @@ def control_layer(out: Path) -> list[Path]:
     """Text → emotion, and an emotion timeline with affect dynamics → per-frame track, ARKit curves and plots."""
     from emogen.arkit import ARKIT_BLENDSHAPES
     from emogen.controls import ExpressionPrior, analyze_text, plot_emotion_track, resolve_emotion
+    from emogen.io.atomic import atomic_output
 
     written = []
     start = time.perf_counter()
@@ -46,14 +47,15 @@ def control_layer(out: Path) -> list[Path]:
         top = ", ".join(f"{n} {p:.2f}" for n, p in r.top(2))
         print(f"  V {v:+.2f} A {a:+.2f} D {d:+.2f} | {top:28s} | {r.text}")
     path = out / "demo_text_emotion.jsonl"
-    path.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
+    with atomic_output(path) as tmp:
+        tmp.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
     written.append(path)
 
     track = resolve_emotion(TIMELINE, fps=25, dynamics="second-order")
     written.append(plot_emotion_track(track, out / "demo_emotion_timeline.png", title=TIMELINE))
     weights = ExpressionPrior()(track)
     path = out / "demo_expression_prior.csv"
-    with path.open("w") as f:
+    with atomic_output(path) as tmp, tmp.open("w") as f:
         f.write("time," + ",".join(ARKIT_BLENDSHAPES) + "\n")
         for i, row in enumerate(weights.tolist()):
             f.write(f"{i / track.fps:.2f}," + ",".join(f"{x:.4f}" for x in row) + "\n")
