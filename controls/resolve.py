@@ -206,6 +206,18 @@ def _project(track_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     return vad, probs, intensity
 
 
+def _to_track(values: torch.Tensor, fps: float, dynamics: Dynamics | None) -> EmotionTrack:
+    """Per-frame ``(vad, probs, intensity)`` values → :class:`EmotionTrack`, through ``dynamics`` if given."""
+    velocity = acceleration = None
+    if dynamics is not None:
+        values, velocity, acceleration = dynamics.apply(values, fps)
+        velocity, acceleration = velocity[:, :3], acceleration[:, :3]
+    vad, probs, intensity = _project(values)
+    return EmotionTrack(
+        vad=vad, probs=probs, intensity=intensity, fps=fps, velocity=velocity, acceleration=acceleration
+    )
+
+
 def smooth_track(track: EmotionTrack, dynamics: str | Dynamics | None = "first-order") -> EmotionTrack:
     """Pass an :class:`EmotionTrack` through affect dynamics (e.g. a per-sentence track whose steps should become
     transitions). ``None``/"none" returns the track unchanged.
@@ -220,12 +232,7 @@ def smooth_track(track: EmotionTrack, dynamics: str | Dynamics | None = "first-o
     if dynamics is None:
         return track
     values = torch.cat([track.vad.float(), track.probs.float(), track.intensity.float().unsqueeze(-1)], dim=-1)
-    state, velocity, acceleration = dynamics.apply(values, track.fps)
-    vad, probs, intensity = _project(state)
-    return EmotionTrack(
-        vad=vad, probs=probs, intensity=intensity, fps=track.fps, velocity=velocity[:, :3],
-        acceleration=acceleration[:, :3],
-    )  # fmt: skip
+    return _to_track(values, track.fps, dynamics)
 
 
 def keyframes_to_track(
@@ -307,14 +314,7 @@ def keyframes_to_track(
     w = w.to(torch.float32).unsqueeze(-1)
     target = key_values[lo] * (1.0 - w) + key_values[hi] * w
 
-    velocity = acceleration = None
-    if dynamics is not None:
-        target, velocity, acceleration = dynamics.apply(target, fps)
-        velocity, acceleration = velocity[:, :3], acceleration[:, :3]
-    vad, probs, intensity = _project(target)
-    return EmotionTrack(
-        vad=vad, probs=probs, intensity=intensity, fps=fps, velocity=velocity, acceleration=acceleration
-    )
+    return _to_track(target, fps, dynamics)
 
 
 def resolve_emotion(

@@ -539,10 +539,11 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
             emotion_source = conditioning
         else:
             diarized = None
+            smoothed = None if spoken is None else smooth_track(spoken, dynamics)
             tracks = []
             for track in resolved:
-                if spoken is not None:
-                    track = smooth_track(spoken, dynamics)
+                if smoothed is not None:
+                    track = smoothed
                 elif track is None:
                     if diarized is None:
                         from emogen.diarize import diarize
