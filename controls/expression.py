@@ -101,12 +101,24 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
 }
 
 
-def prototype_matrix() -> torch.Tensor:
-    """`torch.Tensor` of shape `(K, num_AUs)`: label → action-unit intensities, rows in :data:`LABELS` order."""
+def prototype_matrix(prototypes: dict[str, dict[str, float]] | None = None) -> torch.Tensor:
+    """`torch.Tensor` of shape `(K, num_AUs)`: label → action-unit intensities, rows in :data:`LABELS` order.
+
+    Args:
+        prototypes: label → {action unit: intensity}; default :data:`EMFACS_PROTOTYPES`. Labels left out get no
+            action units.
+
+    Raises:
+        ValueError: an unknown label or action unit.
+    """
     aus = list(ACTION_UNITS)
     out = torch.zeros(NUM_LABELS, len(aus))
-    for label, units in EMFACS_PROTOTYPES.items():
+    for label, units in (EMFACS_PROTOTYPES if prototypes is None else prototypes).items():
+        if label not in LABELS:
+            raise ValueError(f"Unknown label {label!r} in the prototypes; expected one of {LABELS}.")
         for au, value in units.items():
+            if au not in aus:
+                raise ValueError(f"Unknown action unit {au!r} for {label!r}; expected one of {aus}.")
             out[LABELS.index(label), aus.index(au)] = value
     return out
 

@@ -190,25 +190,28 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     fer = FERClassifier()
-    judges = {"FER2013 mini-XCEPTION": None}
-    if args.faceapi is not None:
-        judges["face-api.js"] = FaceAPIClassifier(args.faceapi)
     stills = render_emotions(args.intensity)
     args.out.mkdir(parents=True, exist_ok=True)
     box = fer.face_box(stills["neutral"])
     for label, img in stills.items():
         Image.fromarray(img).save(args.out / f"{label}.png")
-    for name, judge in judges.items():
-        correct = 0
-        print(f"\n{name}\n{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
-        for label, img in stills.items():
-            p = fer(img, box) if judge is None else judge(img)
-            top = max(p, key=p.get)
-            correct += top == TO_FER[label]
-            print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
-        print(f"recognised {correct}/{len(stills)}")
-        if judge is not None:
-            judge.close()
+    judges = {"FER2013 mini-XCEPTION": lambda img: fer(img, box)}
+    faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
+    if faceapi is not None:
+        judges["face-api.js"] = faceapi
+    try:
+        for name, judge in judges.items():
+            correct = 0
+            print(f"\n{name}\n{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
+            for label, img in stills.items():
+                p = judge(img)
+                top = max(p, key=p.get)
+                correct += top == TO_FER[label]
+                print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
+            print(f"recognised {correct}/{len(stills)}")
+    finally:
+        if faceapi is not None:
+            faceapi.close()
     sheet = np.concatenate([img[40:300, 110:370] for img in stills.values()], axis=1)
     Image.fromarray(sheet).save(args.out / "sheet.png")
     # the README's figure: neutral, happy, sad, angry / surprised, fearful, disgusted, the photo itself

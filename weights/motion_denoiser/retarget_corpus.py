@@ -29,8 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from emogen.arkit import ARKIT_INDEX, NUM_BLENDSHAPES
-from emogen.controls.expression import ACTION_UNITS, ExpressionPrior
-from emogen.emotion import LABELS
+from emogen.controls.expression import ExpressionPrior, prototype_matrix
 from emogen.io.atomic import atomic_output
 from emogen.speech.visemes import viseme_targets
 
@@ -38,16 +37,7 @@ from emogen.speech.visemes import viseme_targets
 def prior_from(prototypes: dict[str, dict[str, float]]) -> ExpressionPrior:
     """An :class:`ExpressionPrior` with another prototype table (same action units and AU → ARKit matrix)."""
     prior = ExpressionPrior()
-    aus = list(ACTION_UNITS)
-    table = torch.zeros_like(prior.label_to_au)
-    for label, units in prototypes.items():
-        if label not in LABELS:
-            raise ValueError(f"Unknown label {label!r} in the prototypes; expected one of {LABELS}.")
-        for au, value in units.items():
-            if au not in aus:
-                raise ValueError(f"Unknown action unit {au!r} for {label!r}; expected one of {aus}.")
-            table[LABELS.index(label), aus.index(au)] = value
-    prior.label_to_au.copy_(table)
+    prior.label_to_au.copy_(prototype_matrix(prototypes))
     return prior
 
 
