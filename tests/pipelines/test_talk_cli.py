@@ -35,17 +35,23 @@ def test_talk_writes_video_with_audio_and_curves(tmp_path, capsys):
     assert lines[0].startswith("Timecode,BlendShapeCount,EyeBlinkLeft") and len(lines) > 10
 
 
-def test_talk_emotion_dynamics_reach_the_face(tmp_path, capsys):
-    """--emotion-dynamics none keeps the sentence-to-sentence step that the default smooths."""
-    curves = {}
-    for mode in ("none", "first-order"):
-        csv = tmp_path / f"{mode}.csv"
-        argv = ["talk", "--text", "[happy] We won! [sad] But Sam got hurt.", "--size", "48", "--steps", "1",
-                "--emotion-dynamics", mode, "--curves", str(csv), "-o", str(tmp_path / f"{mode}.mp4")]  # fmt: skip
-        assert main(argv) == 0
-        curves[mode] = np.loadtxt(csv, delimiter=",", skiprows=1, usecols=range(2, 63))
-    assert curves["none"].shape == curves["first-order"].shape
-    assert not np.allclose(curves["none"], curves["first-order"], atol=1e-3)
+def test_talk_emotion_dynamics_reach_the_pipeline(tmp_path, capsys, monkeypatch):
+    """--emotion-dynamics is handed to the pipeline (default first-order) and unknown modes rejected."""
+    from emogen.pipelines.talking_head import EmoTalkingHeadPipeline
+
+    seen = []
+    call = EmoTalkingHeadPipeline.__call__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("emotion_dynamics", "not given"))
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmoTalkingHeadPipeline, "__call__", spy)
+    base = ["talk", "--text", "[happy] We won! [sad] But Sam got hurt.", "--size", "48", "--steps", "1"]
+    assert main([*base, "-o", str(tmp_path / "a.mp4")]) == 0
+    assert main([*base, "--emotion-dynamics", "none", "-o", str(tmp_path / "b.mp4")]) == 0
+    assert main([*base, "--emotion-dynamics", "second-order", "-o", str(tmp_path / "c.mp4")]) == 0
+    assert seen == ["first-order", "none", "second-order"]  # make_dynamics("none") is None: steps
     with pytest.raises(SystemExit):
         main(["talk", "--text", "Hi", "--emotion-dynamics", "bouncy", "-o", str(tmp_path / "x.mp4")])
     assert "invalid choice: 'bouncy'" in capsys.readouterr().err
