@@ -60,16 +60,18 @@ vec3 mouth_colour(float dist, float gap, float u) {
     float tz = pow((u - 0.5) / 0.32, 2.0) + pow((t - 1.0) / 0.55, 2.0);
     float t_alpha = ss(1.0, 0.7, tz) * ss(0.15 * ipd, 0.35 * ipd, gap) * 0.9;
     col = mix(col, tongue * (0.7 + 0.3 * across), t_alpha);
+    float light = 0.5 + 0.5 * sqrt(across);
     float h_up = min(0.09 * ipd, 0.6 * gap);
     float up_alpha = ss(1.0, 0.0, (dist - h_up) / 1.2) * ss(0.08, 0.25, u) * ss(0.08, 0.25, 1.0 - u)
                      * ss(0.02 * ipd, 0.05 * ipd, gap);
-    float seam = 1.0 - 0.10 * pow(abs(cos(3.14159265 * 7.0 * (u - 0.5))), 12.0);
-    float shade = (0.72 + 0.28 * across) * (1.0 - 0.22 * pow(clamp(dist / max(h_up, 1e-3), 0.0, 1.0), 2.0)) * seam;
-    col = mix(col, teeth * shade, up_alpha);
+    float seam = 1.0 - 0.16 * pow(abs(cos(3.14159265 * 7.0 * (u - 0.5))), 8.0);
+    float r = clamp(dist / max(h_up, 1e-3), 0.0, 1.0);
+    float occlusion = 0.7 + 0.3 * ss(0.0, 0.45, r);
+    col = mix(col, teeth * (light * occlusion * (1.0 - 0.1 * pow(r, 4.0)) * seam), up_alpha);
     float h_lo = min(0.09 * ipd, 0.3 * gap);
     float lo_alpha = ss(1.0, 0.0, ((gap - dist) - h_lo) / 1.2) * ss(0.22, 0.35, u) * ss(0.22, 0.35, 1.0 - u)
                      * ss(0.4 * ipd, 0.55 * ipd, gap);
-    col = mix(col, teeth * 0.78, lo_alpha);
+    col = mix(col, teeth * (0.78 * light), lo_alpha);
     return col;
 }
 
