@@ -89,7 +89,7 @@ def test_emotions_recognised_by_fer():
     box = fer.face_box(stills["neutral"])
     probs = {label: fer(img, box) for label, img in stills.items()}
     ranked = {label: sorted(p, key=p.get, reverse=True) for label, p in probs.items()}
-    # measured (weights/face_rig/README.md): all seven are read first; fear only by a small margin over surprise
+    # measured (weights/face_rig/README.md): all seven are read first; fear by 0.11 over surprise
     for label in fer_check.TO_FER:
         assert ranked[label][0] == fer_check.TO_FER[label], (label, ranked[label])
     assert probs["sad"]["sad"] > probs["neutral"]["sad"] + 0.2
@@ -173,7 +173,7 @@ def demo_segments():
             judges["faceapi"].close()
 
 
-# Measured (README): FER2013 reads happy 27/28, sad 29/43, surprised 12/12 frames; face-api.js happy 28/28,
+# Measured (README): FER2013 reads happy 27/28, sad 27/43, surprised 12/12 frames; face-api.js happy 28/28,
 # surprised 11/12. Neutral speech reads as surprise to both (the parted lips), and face-api.js reads the sad segment
 # as disgust/fear: strict xfails, so a change that fixes them has to update this list and the README.
 _MISS = pytest.mark.xfail(strict=True, reason="this per-frame classifier reads the talking segment as another emotion")
