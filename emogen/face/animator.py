@@ -581,10 +581,12 @@ class PortraitAnimator:
 
         tgt, hd, rs = to_win(full), to_win(head), to_win(rest)
         z = full[..., 2] / (rig.scale * 6.0)  # normalised depth, larger is nearer (about ±0.3)
-        # rigid head motion of the rings: 2D affine fit rest → head-only landmarks (b, 3, 2)
-        ones = torch.ones_like(rs[:, :1])
-        a_rest = torch.cat([rs, ones], -1)  # (478, 3)
-        aff = torch.linalg.lstsq(a_rest.expand(hd.shape[0], -1, -1), hd).solution  # (b, 3, 2)
+        # rigid head motion of the rings: 2D affine least-squares fit rest → head-only landmarks (b, 3, 2), solved
+        # by the normal equations in float64. (torch.linalg.lstsq on CPU is not reproducible: its last bits vary
+        # from call to call with memory alignment, and identical calls rendered different pixels now and then.)
+        wide = torch.float32 if hd.device.type == "mps" else torch.float64
+        a_rest = torch.cat([rs, torch.ones_like(rs[:, :1])], -1).to(wide)  # (478, 3)
+        aff = torch.linalg.solve(a_rest.T @ a_rest, a_rest.T @ hd.to(wide)).to(hd.dtype)  # (b, 3, 2)
         topo = face_topology()
         oval = torch.as_tensor(topo.groups.face_oval, device=full.device)
         expr = tgt[:, oval] - hd[:, oval]  # (b, 36, 2) expression motion of the outline
