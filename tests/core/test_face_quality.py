@@ -173,7 +173,7 @@ def demo_segments():
             judges["faceapi"].close()
 
 
-# Measured (README): FER2013 reads happy 27/28, sad 27/43, surprised 12/12 frames; face-api.js happy 28/28,
+# Measured (README): FER2013 reads happy 27/28, sad 26/43, surprised 12/12 frames; face-api.js happy 28/28,
 # surprised 11/12. Neutral speech reads as surprise to both (the parted lips), and face-api.js reads the sad segment
 # as disgust/fear: strict xfails, so a change that fixes them has to update this list and the README.
 _MISS = pytest.mark.xfail(strict=True, reason="this per-frame classifier reads the talking segment as another emotion")

@@ -289,53 +289,25 @@ def _talking_head_main(args: argparse.Namespace, judges: dict) -> None:
         Image.fromarray(frames[mid]).save(args.out / f"talking_head_{seg['label']}.png")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="FER check of rendered emotions")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/emogen-fer"))
-    parser.add_argument("--intensity", type=float, default=1.0)
-    parser.add_argument("--faceapi", type=Path, default=None, help="npm prefix with @vladmandic/face-api installed")
-    parser.add_argument("--talking-head", action="store_true", help="judge the segments of the demo video instead")
-    parser.add_argument("--image", type=Path, default=None, help="portrait for --talking-head (default: astronaut)")
-    parser.add_argument("--size", type=int, default=512, help="--talking-head frame size")
-    args = parser.parse_args(argv)
-    if args.image is not None and not args.image.is_file():
-        parser.error(f"--image {args.image}: no such file")
+def _stills_main(args: argparse.Namespace, fer: FERClassifier, faceapi: FaceAPIClassifier | None) -> None:
     from PIL import Image
 
-    fer = FERClassifier()
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.talking_head:
-        judges = {"FER2013 mini-XCEPTION": fer}
-        faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
-        if faceapi is not None:
-            judges["face-api.js"] = faceapi
-        try:
-            _talking_head_main(args, judges)
-        finally:
-            if faceapi is not None:
-                faceapi.close()
-        return 0
     stills = render_emotions(args.intensity)
     box = fer.face_box(stills["neutral"])
     for label, img in stills.items():
         Image.fromarray(img).save(args.out / f"{label}.png")
     judges = {"FER2013 mini-XCEPTION": lambda img: fer(img, box)}
-    faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
     if faceapi is not None:
         judges["face-api.js"] = faceapi
-    try:
-        for name, judge in judges.items():
-            correct = 0
-            print(f"\n{name}\n{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
-            for label, img in stills.items():
-                p = judge(img)
-                top = max(p, key=p.get)
-                correct += top == TO_FER[label]
-                print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
-            print(f"recognised {correct}/{len(stills)}")
-    finally:
-        if faceapi is not None:
-            faceapi.close()
+    for name, judge in judges.items():
+        correct = 0
+        print(f"\n{name}\n{'commanded':10s} " + " ".join(f"{n:>8s}" for n in FER_LABELS) + "   top")
+        for label, img in stills.items():
+            p = judge(img)
+            top = max(p, key=p.get)
+            correct += top == TO_FER[label]
+            print(f"{label:10s} " + " ".join(f"{p[n]:8.2f}" for n in FER_LABELS) + f"   {top}")
+        print(f"recognised {correct}/{len(stills)}")
     sheet = np.concatenate([img[40:300, 110:370] for img in stills.values()], axis=1)
     Image.fromarray(sheet).save(args.out / "sheet.png")
     # the README's figure: neutral, happy, sad, angry / surprised, fearful, disgusted, the photo itself
@@ -347,6 +319,34 @@ def main(argv: list[str] | None = None) -> int:
     tiles = [np.asarray(Image.fromarray(t[110:430, 345:619]).resize((180, 210), Image.LANCZOS)) for t in tiles]
     grid = np.concatenate([np.concatenate(tiles[:4], axis=1), np.concatenate(tiles[4:], axis=1)], axis=0)
     Image.fromarray(grid).save(args.out / "expressions.jpg", quality=90)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="FER check of rendered emotions")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/emogen-fer"))
+    parser.add_argument("--intensity", type=float, default=1.0)
+    parser.add_argument("--faceapi", type=Path, default=None, help="npm prefix with @vladmandic/face-api installed")
+    parser.add_argument("--talking-head", action="store_true", help="judge the segments of the demo video instead")
+    parser.add_argument("--image", type=Path, default=None, help="portrait for --talking-head (default: astronaut)")
+    parser.add_argument("--size", type=int, default=512, help="--talking-head frame size")
+    args = parser.parse_args(argv)
+    if args.image is not None and not args.image.is_file():
+        parser.error(f"--image {args.image}: no such file")
+
+    fer = FERClassifier()
+    args.out.mkdir(parents=True, exist_ok=True)
+    faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
+    try:
+        if args.talking_head:
+            judges = {"FER2013 mini-XCEPTION": fer}
+            if faceapi is not None:
+                judges["face-api.js"] = faceapi
+            _talking_head_main(args, judges)
+        else:
+            _stills_main(args, fer, faceapi)
+    finally:
+        if faceapi is not None:
+            faceapi.close()
     return 0
 
 
