@@ -199,3 +199,17 @@ def test_demo_segments_recognised(demo_segments, judge, label):
         pytest.skip(f"{judge} classifier not installed")
     seg = demo_segments[judge][label]
     assert seg["recognised"] > seg["judged"] / 2, seg
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_FER, reason="test-only classifier not installed (see test_emotions_recognised_by_fer)")
+def test_jaw_sweep_opening_alone_reads_as_surprise():
+    """Why the neutral segment above is missed: FER2013 reads the neutral still as neutral, and the same still with
+    only the jaw opened as far as speech opens it (jawOpen 0.1) as surprise."""
+    fer_check = _load("fer_check")
+    rows = fer_check.jaw_sweep({"fer": fer_check.FERClassifier()})
+    assert [(spec, jaw) for spec, jaw, _, _ in rows] == [(s, j) for s, jaws in fer_check.JAW_SWEEP for j in jaws]
+    top = {(spec, jaw): max(p, key=p.get) for spec, jaw, _, p in rows}
+    assert top[("neutral", 0.0)] == "neutral"
+    assert top[("neutral", 0.1)] == "surprise"
+    assert top[("sad:0.8", 0.0)] == "sad"  # the demo's sad, without speech

@@ -19,12 +19,15 @@ Usage::
 
     python weights/face_rig/fer_check.py [--out /tmp/fer] [--intensity 1.0] [--faceapi ~/.cache/emogen/faceapi]
     python weights/face_rig/fer_check.py --talking-head [--image PHOTO] [--faceapi ...]
+    python weights/face_rig/fer_check.py --jaw-sweep [--faceapi ...]
 
 The first form renders every basic emotion on the astronaut with the ExpressionPrior's ARKit weights, prints each
 classifier's probabilities and saves a PNG per emotion plus a contact sheet. ``--talking-head`` instead renders the
 ``make demo`` talking head (``examples/demo.py``'s script; ``--image`` swaps the portrait) and judges every emotion
 segment of the video: the votes of every second frame (4 frames trimmed at each end, where the face is still
 moving between emotions) and the segment's mean probabilities, plus a PNG of each segment's middle frame.
+``--jaw-sweep`` isolates what speech does to the verdicts: stills of the demo's emotions (ExpressionPrior weights,
+no head motion) with only ``jawOpen`` raised, the way speech opens the mouth, judged by each classifier.
 """
 
 from __future__ import annotations
@@ -321,12 +324,53 @@ def _stills_main(args: argparse.Namespace, fer: FERClassifier, faceapi: FaceAPIC
     Image.fromarray(grid).save(args.out / "expressions.jpg", quality=90)
 
 
+#: ``--jaw-sweep``: (emogen emotion spec, jawOpen values). The demo's segments; speech moves jawOpen between 0 and
+#: ~0.4 (mean ~0.19 in the demo's neutral segment).
+JAW_SWEEP = (("neutral", (0.0, 0.05, 0.1, 0.2, 0.3)), ("sad:0.8", (0.0, 0.1, 0.2)), ("sad:1.0", (0.0, 0.1, 0.2)))
+
+
+def jaw_sweep(judges: dict, size: int = 512) -> list[tuple[str, float, str, dict]]:
+    """Judge stills of emotion specs with ``jawOpen`` raised (see :data:`JAW_SWEEP`).
+
+    Returns ``(spec, jawOpen, judge name, {FER2013 label: probability})`` rows.
+    """
+    import skimage.data
+
+    from emogen.arkit import ARKIT_INDEX
+    from emogen.controls import ExpressionPrior, resolve_emotion
+    from emogen.face.animator import PortraitAnimator
+
+    animator = PortraitAnimator()
+    prepared = animator.prepare(skimage.data.astronaut())
+    prior = ExpressionPrior()
+    rows = []
+    for spec, jaws in JAW_SWEEP:
+        base = prior(resolve_emotion(spec, duration=1 / 25))[0]
+        for jaw in jaws:
+            w = base.clone()
+            w[ARKIT_INDEX["jawOpen"]] = max(float(w[ARKIT_INDEX["jawOpen"]]), jaw)
+            img = animator.still(prepared, w, size=size)
+            rows.extend((spec, jaw, name, judge(img)) for name, judge in judges.items())
+    return rows
+
+
+def _jaw_sweep_main(judges: dict) -> None:
+    rows = jaw_sweep(judges)
+    print(f"{'emotion':9s} {'jawOpen':>7s}  {'classifier':22s} top 3")
+    for spec, jaw, name, p in rows:
+        top3 = sorted(p.items(), key=lambda kv: -kv[1])[:3]
+        print(f"{spec:9s} {jaw:7.2f}  {name:22s} " + ", ".join(f"{k} {v:.2f}" for k, v in top3))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="FER check of rendered emotions")
     parser.add_argument("--out", type=Path, default=Path("/tmp/emogen-fer"))
     parser.add_argument("--intensity", type=float, default=1.0)
     parser.add_argument("--faceapi", type=Path, default=None, help="npm prefix with @vladmandic/face-api installed")
     parser.add_argument("--talking-head", action="store_true", help="judge the segments of the demo video instead")
+    parser.add_argument(
+        "--jaw-sweep", action="store_true", help="judge emotion stills with only the jaw opened, as in speech"
+    )
     parser.add_argument("--image", type=Path, default=None, help="portrait for --talking-head (default: astronaut)")
     parser.add_argument("--size", type=int, default=512, help="--talking-head frame size")
     args = parser.parse_args(argv)
@@ -337,11 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     faceapi = None if args.faceapi is None else FaceAPIClassifier(args.faceapi)
     try:
+        judges = {"FER2013 mini-XCEPTION": fer}
+        if faceapi is not None:
+            judges["face-api.js"] = faceapi
         if args.talking_head:
-            judges = {"FER2013 mini-XCEPTION": fer}
-            if faceapi is not None:
-                judges["face-api.js"] = faceapi
             _talking_head_main(args, judges)
+        elif args.jaw_sweep:
+            _jaw_sweep_main(judges)
         else:
             _stills_main(args, fer, faceapi)
     finally:
