@@ -68,8 +68,8 @@ EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     # EMFACS fear 1+2+4+(5)+7+20+26: inner brows raised *and* drawn together over tensed lids, lips stretched,
     # little jaw drop. AU5 is left out: on a photo the widened lids turn fear into surprise for both classifiers
     # tested (weights/face_rig/README.md)
-    "fearful": {"AU1": 1.0, "AU2": 0.25, "AU4": 0.5, "AU7": 0.35, "AU20": 0.45, "AU26": 0.15},
-    "angry": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 0.9},
+    "fearful": {"AU1": 1.0, "AU2": 0.15, "AU4": 0.5, "AU7": 0.25, "AU20": 0.55, "AU26": 0.15},
+    "angry": {"AU4": 1.0, "AU5": 0.7, "AU7": 0.8, "AU23": 0.9},
     # EMFACS disgust 9+15+17 with what AU9 does around the eyes (FACS manual: the nose wrinkler raises the cheeks,
     # narrows the eye aperture and lowers the inner brows, scored as 6/7/4 where a warp cannot wrinkle skin)
     "disgusted": {"AU4": 0.4, "AU6": 1.0, "AU7": 0.65, "AU9": 0.3, "AU15": 1.0, "AU17": 1.0},

@@ -44,6 +44,7 @@ _EYEBALL_RADIUS = 0.19  # IPD: 12 mm eyeball radius / 63 mm mean inter-pupil dis
 _IRIS_RADIUS = 0.094  # IPD: 5.9 mm
 _SQUINT_LOWER = 0.30  # eyeSquint: lower-lid raise, fraction of the eye opening
 _SQUINT_UPPER = 0.10  # eyeSquint: upper-lid drop, fraction of the eye opening
+_JAW_CORNER = 0.4  # jawOpen: how far the mouth corners drop, as a fraction of the chin's drop
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,15 @@ class _Author:
         taper[fixed] = 1.0
         return out * taper[:, None]
 
-    def jaw_weights(self) -> np.ndarray:
-        """Harmonic weights: 1 on the lower lip and chin, 0 on the upper lip and above the mouth."""
+    def jaw_weights(self, lip_opening: bool = False) -> np.ndarray:
+        """Harmonic weights: 1 on the lower lip and chin, 0 on the upper lip and above the mouth.
+
+        With ``lip_opening``, the lips instead take the profile of an opening mouth: the corners, which both lips
+        share, drop by ``_JAW_CORNER`` of the jaw, and the lips part by ``sin(pi t)`` across the mouth (``t`` from
+        corner to corner): the lower lip drops ``c + (1 - c) sin``, the upper lip near the corners follows them
+        down by ``c (1 - sin)``. The opening is then a lens, closing gradually into the corners, rather than a
+        slot of nearly constant height with blunt ends (a stretched, teeth-baring look).
+        """
         n = self.v.shape[0]
         v = self.v
         y_corner = (v[61, 1] + v[291, 1]) / 2
@@ -243,6 +251,13 @@ class _Author:
             w[i], fixed[i] = 1.0, True
         for i in zeros:
             w[i], fixed[i] = 0.0, True
+        if lip_opening:
+            c = _JAW_CORNER
+            t = np.clip((v[self.lips, 0] - v[61, 0]) / (v[291, 0] - v[61, 0]), 0, 1)
+            part = np.sin(np.pi * t)
+            lower = np.isin(self.lips, self.lower_lip)
+            w[self.lips] = np.where(lower, c + (1 - c) * part, c * (1 - part))
+            fixed[self.lips] = True
         fixed[468:] = True
         free = np.nonzero(~fixed)[0]
         from scipy.sparse.linalg import spsolve
@@ -265,12 +280,15 @@ class _Author:
             ],
             axis=-1,
         )
-        w = self.jaw_weights()
-        # the lower lip drops most in its middle: an oval opening, not a slot (corners at ~40 %)
-        lips = np.array(sorted(set(self.g.lips_inner_lower + self.g.lips_outer_lower)))
-        t = np.clip((v[lips, 0] - v[61, 0]) / (v[291, 0] - v[61, 0]), 0, 1)
-        w[lips] *= 0.4 + 0.6 * np.sin(np.pi * t) ** 0.7
+        w = self.jaw_weights(lip_opening=True)
         return (rot - rel) * w[:, None]
+
+    def lip_taper(self, ids: np.ndarray, power: float = 0.5) -> np.ndarray:
+        """``sin(pi t) ** power`` across the mouth (``t`` from the right to the left outer corner), shape ``(k,)``:
+        1 in the middle, falling to 0 at the corners."""
+        v = self.v
+        t = np.clip((v[ids, 0] - v[61, 0]) / (v[291, 0] - v[61, 0]), 0, 1)
+        return np.sin(np.pi * t) ** power
 
     def brow_parts(self, s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inner, middle and outer thirds of brow ``s`` (by |x|)."""
