@@ -283,7 +283,7 @@ class _Author:
         w = self.jaw_weights(lip_opening=True)
         return (rot - rel) * w[:, None]
 
-    def lip_taper(self, ids: np.ndarray, power: float = 0.5) -> np.ndarray:
+    def lip_taper(self, ids: np.ndarray, power: float = 1.0) -> np.ndarray:
         """``sin(pi t) ** power`` across the mouth (``t`` from the right to the left outer corner), shape ``(k,)``:
         1 in the middle, falling to 0 at the corners."""
         v = self.v

@@ -193,7 +193,7 @@ def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> n
     d_lo[:, 1] = (1.0 - share) * gap
     # the outer lip lines follow, less towards the corners (which do not move): a uniform shift would fold the
     # upper lip beside the corners over the opening
-    t_up, t_lo = a.lip_taper(outer_up, 1.0)[:, None], a.lip_taper(outer_lo, 1.0)[:, None]
+    t_up, t_lo = a.lip_taper(outer_up)[:, None], a.lip_taper(outer_lo)[:, None]
     d = a.deform(
         [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up), (outer_lo, 0.6 * d_lo.mean(0) * t_lo)],
         radius=0.25,
