@@ -253,8 +253,7 @@ class _Author:
             w[i], fixed[i] = 0.0, True
         if lip_opening:
             c = _JAW_CORNER
-            t = np.clip((v[self.lips, 0] - v[61, 0]) / (v[291, 0] - v[61, 0]), 0, 1)
-            part = np.sin(np.pi * t)
+            part = self.lip_taper(self.lips)
             lower = np.isin(self.lips, self.lower_lip)
             w[self.lips] = np.where(lower, c + (1 - c) * part, c * (1 - part))
             fixed[self.lips] = True
