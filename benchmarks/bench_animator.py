@@ -23,8 +23,7 @@ import torch
 
 def _motion(num_frames: int):
     from emogen.arkit import ARKIT_INDEX
-    from emogen.face.idle import idle_motion
-    from emogen.motion import MotionTrack
+    from emogen.motion import MotionTrack, idle_motion
 
     m = idle_motion(num_frames, 25.0, generator=torch.Generator().manual_seed(0))
     b = m.blendshapes.clone()
@@ -65,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import skimage.data
 
-    from emogen.face.animator import PortraitAnimator
     from emogen.face.blendshapes import face_topology
     from emogen.render import egl_available
+    from emogen.render.portrait import PortraitAnimator
 
     image = skimage.data.astronaut()
     motion = _motion(args.frames)

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from skimage.data import astronaut
 
-    from emogen.io.video import write_video
+    from emogen.export import write_video
     from emogen.pipelines import EmoSpeechPipeline, EmoTalkingHeadPipeline
 
     image = astronaut()

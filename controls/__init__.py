@@ -11,8 +11,16 @@ from emogen.emotion import LABELS, VAD, EmotionConditioning, EmotionLabel, Emoti
 from .dynamics import FirstOrderDynamics, SecondOrderDynamics, make_dynamics
 from .expression import ExpressionPrior
 from .parse import parse_emotion_spec, parse_state_spec, parse_timeline
-from .plot import plot_emotion_track
-from .resolve import TextEmotion, analyze_text, emotion_state, keyframes_to_track, resolve_emotion, smooth_track
+from .resolve import (
+    TextEmotion,
+    analyze_text,
+    emotion_state,
+    keyframes_to_track,
+    resolve_emotion,
+    smooth_track,
+    text_states,
+)
+from .speech import speech_pieces
 
 __all__ = [
     "LABELS",
@@ -33,9 +41,10 @@ __all__ = [
     "parse_emotion_spec",
     "parse_state_spec",
     "parse_timeline",
-    "plot_emotion_track",
     "resolve_emotion",
     "smooth_track",
+    "speech_pieces",
+    "text_states",
 ]
 
 

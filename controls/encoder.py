@@ -115,9 +115,22 @@ class EmotionEncoder(ModelMixin, ConfigMixin):
             mask[i, : f.shape[0]] = True
         h = self.frame_mlp(x)
         h = h + self.temporal(h.transpose(1, 2)).transpose(1, 2)
-        m = mask.unsqueeze(-1).to(h.dtype)
-        pooled = self.pool_proj((h * m).sum(1) / m.sum(1).clamp(min=1.0))
-        return EmotionConditioning(embeds=h, pooled=pooled, mask=mask, fps=fps)
+        return EmotionConditioning(embeds=h, pooled=self.pool(h, mask), mask=mask, fps=fps)
+
+    def pool(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The pooled vector `(batch, D)` of per-frame ``embeds`` `(batch, frames, D)` over the valid frames."""
+        m = mask.unsqueeze(-1).to(embeds.dtype)
+        return self.pool_proj((embeds * m).sum(1) / m.sum(1).clamp(min=1.0))
+
+    def window(self, conditioning: EmotionConditioning, start: int, stop: int) -> EmotionConditioning:
+        """The conditioning of frames ``[start, stop)``, pooled over that window alone.
+
+        The motion denoiser is trained on windows of a few seconds, each pooled on its own; sampling a long clip
+        window by window conditions each window this way, so the clip's conditioning is one tensor of per-frame
+        embeddings and passing it back reproduces the clip exactly.
+        """
+        embeds, mask = conditioning.embeds[:, start:stop], conditioning.mask[:, start:stop]
+        return EmotionConditioning(embeds=embeds, pooled=self.pool(embeds, mask), mask=mask, fps=conditioning.fps)
 
     def null_conditioning(self, batch_size: int, num_frames: int, fps: float = 25.0) -> EmotionConditioning:
         """The learned "no emotion" conditioning (classifier-free guidance's unconditional branch)."""

@@ -21,6 +21,7 @@ from emogen.emotion import (
     NUM_LABELS,
     VAD,
     EmotionLabel,
+    EmotionState,
     EmotionTrack,
     Keyframe,
     probs_to_vad,
@@ -38,6 +39,7 @@ __all__ = [
     "TextEmotion",
     "analyze_text",
     "emotion_state",
+    "text_states",
     "resolve_emotion",
     "keyframes_to_track",
     "smooth_track",
@@ -63,19 +65,6 @@ TEXT_NEUTRAL_PRIOR = 2.5
 # Weight of one emotion word of the lexicon relative to the VAD-based assignment: with n words the lexicon gets
 # n / (n + 1) of the label distribution.
 _LEXICON_WEIGHT = 1.0
-
-
-@dataclass(frozen=True)
-class EmotionState:
-    """One emotional state: ``vad (3,)``, ``probs (K,)`` and a scalar ``intensity`` (all tensors)."""
-
-    vad: torch.Tensor
-    probs: torch.Tensor
-    intensity: torch.Tensor
-
-    def stacked(self) -> torch.Tensor:
-        """``(3 + K + 1,)`` vector, the layout interpolation and dynamics work on."""
-        return torch.cat([self.vad, self.probs, self.intensity.reshape(1)])
 
 
 @dataclass(frozen=True)
@@ -119,6 +108,15 @@ def _text_states(texts: Sequence[str], model=None, batch_size: int = 64, show_pr
     probs = (1.0 - share) * probs + share * lex / n.clamp(min=1e-8)
     intensity = vad_intensity(vad, probs)
     return vad, probs, intensity
+
+
+def text_states(texts: Sequence[str], model=None, batch_size: int = 64) -> list[EmotionState]:
+    """The emotional state the text model reads from each text (batched), as :class:`EmotionState` values."""
+    texts = list(texts)
+    if not texts:
+        return []
+    vad, probs, intensity = _text_states(texts, model=model, batch_size=batch_size)
+    return [EmotionState(v, p, i) for v, p, i in zip(vad, probs, intensity, strict=True)]
 
 
 def analyze_text(

@@ -8,7 +8,7 @@ a few MB of safetensors); the frozen base is read at run time from the ``gt-all-
 which bundles the original weights, so nothing is ever fetched from a model hub.
 
 The encoder is re-implemented here in a few lines of torch (BERT post-LayerNorm blocks with erf-GELU)
-so that training (``weights/text_emotion/train.py``) and inference share one code path and do not
+so that training (``training/text_emotion/train.py``) and inference share one code path and do not
 depend on the internals of a particular ``transformers`` release.
 
 Example:

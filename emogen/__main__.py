@@ -1,5 +1,7 @@
+"""``python -m emogen``: the ``emogen`` command line (an entry point, like the console script)."""
+
 import sys
 
-from .cli import main
+from emogen.app.cli import main
 
 sys.exit(main())

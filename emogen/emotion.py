@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from .conditioning import EmotionConditioning
 from .utils import dataclass_to
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "VAD",
     "EmotionLabel",
     "Keyframe",
+    "EmotionState",
     "EmotionTrack",
     "EmotionConditioning",
     "canonical_label",
@@ -248,6 +250,29 @@ def vad_intensity(vad: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
+class EmotionState:
+    """One emotional state: ``vad (3,)``, ``probs (K,)`` and a scalar ``intensity`` (all tensors).
+
+    What one frame of an :class:`EmotionTrack` holds; :meth:`EmotionTrack.mean_state` averages a span.
+    """
+
+    vad: torch.Tensor
+    probs: torch.Tensor
+    intensity: torch.Tensor
+
+    @classmethod
+    def neutral(cls) -> EmotionState:
+        """Neutral at zero intensity."""
+        probs = torch.zeros(NUM_LABELS)
+        probs[0] = 1.0
+        return cls(torch.zeros(3), probs, torch.tensor(0.0))
+
+    def stacked(self) -> torch.Tensor:
+        """``(3 + K + 1,)`` vector, the layout interpolation and dynamics work on."""
+        return torch.cat([self.vad, self.probs, self.intensity.reshape(1)])
+
+
+@dataclass(frozen=True)
 class EmotionTrack:
     """An emotion over time, sampled at ``fps``: the common currency of every emogen pipeline.
 
@@ -317,6 +342,19 @@ class EmotionTrack:
     @property
     def dtype(self) -> torch.dtype:
         return self.vad.dtype
+
+    def mean_state(self, start: float, end: float) -> EmotionState:
+        """The mean state over ``[start, end)`` seconds (at least one frame; times past the end use the last).
+
+        Returns float32 CPU tensors; intensity clamped to [0, 1].
+        """
+        i0 = min(self.num_frames - 1, max(0, int(math.floor(start * self.fps))))
+        i1 = min(self.num_frames, max(i0 + 1, int(math.ceil(end * self.fps))))
+        return EmotionState(
+            vad=self.vad[i0:i1].float().mean(0).cpu(),
+            probs=self.probs[i0:i1].float().mean(0).cpu(),
+            intensity=self.intensity[i0:i1].float().mean().clamp(0, 1).cpu(),
+        )
 
     def top_label(self) -> list[str]:
         """The most probable label of each frame."""
@@ -426,49 +464,3 @@ class EmotionTrack:
             "probs": r(self.probs),
             "intensity": r(self.intensity),
         }
-
-
-@dataclass(frozen=True)
-class EmotionConditioning:
-    """What diffusion models consume: per-frame emotion tokens, a pooled vector and a mask.
-
-    Args:
-        embeds (`torch.Tensor` of shape `(batch, frames, dim)`): per-frame tokens.
-        pooled (`torch.Tensor` of shape `(batch, dim)`): one vector per clip (for AdaLN).
-        mask (`torch.Tensor` of shape `(batch, frames)`, bool): True where a frame is valid.
-        fps: frame rate of ``embeds``.
-    """
-
-    embeds: torch.Tensor
-    pooled: torch.Tensor
-    mask: torch.Tensor
-    fps: float
-
-    def __post_init__(self) -> None:
-        if self.embeds.ndim != 3:
-            raise ValueError(f"embeds must have shape (batch, frames, dim), got {tuple(self.embeds.shape)}.")
-        b, t, d = self.embeds.shape
-        if self.pooled.shape != (b, d):
-            raise ValueError(f"pooled must have shape ({b}, {d}), got {tuple(self.pooled.shape)}.")
-        if self.mask.shape != (b, t):
-            raise ValueError(f"mask must have shape ({b}, {t}), got {tuple(self.mask.shape)}.")
-
-    @property
-    def batch_size(self) -> int:
-        return self.embeds.shape[0]
-
-    @property
-    def num_frames(self) -> int:
-        return self.embeds.shape[1]
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> EmotionConditioning:
-        return dataclass_to(self, device, dtype)
-
-    def repeat_interleave(self, repeats: int) -> EmotionConditioning:
-        """Repeat each clip ``repeats`` times along the batch (``num_videos_per_prompt`` style)."""
-        return replace(
-            self,
-            embeds=self.embeds.repeat_interleave(repeats, 0),
-            pooled=self.pooled.repeat_interleave(repeats, 0),
-            mask=self.mask.repeat_interleave(repeats, 0),
-        )

@@ -35,7 +35,8 @@ SCRIPT = (
 def control_layer(out: Path) -> list[Path]:
     """Text → emotion, and an emotion timeline with affect dynamics → per-frame track, ARKit curves and plots."""
     from emogen.arkit import ARKIT_BLENDSHAPES
-    from emogen.controls import ExpressionPrior, analyze_text, plot_emotion_track, resolve_emotion
+    from emogen.controls import ExpressionPrior, analyze_text, resolve_emotion
+    from emogen.export import plot_emotion_track
     from emogen.io.atomic import atomic_output
 
     written = []
@@ -68,11 +69,8 @@ def talking_head(out: Path, size: int, seed: int) -> list[Path]:
     import torch
     from skimage.data import astronaut
 
-    from emogen.controls import plot_emotion_track
-    from emogen.io.curves import write_live_link_csv
-    from emogen.io.video import write_video
+    from emogen.export import plot_blendshape_curves, plot_emotion_track, write_live_link_csv, write_video
     from emogen.pipelines import EmoTalkingHeadPipeline
-    from emogen.plot import plot_blendshape_curves
 
     start = time.perf_counter()
     pipe = EmoTalkingHeadPipeline.from_pretrained()

@@ -1,4 +1,7 @@
-"""diffusers-style pipelines (installed as ``emogen.pipelines``); imported lazily, each pulls in diffusers."""
+"""diffusers-style pipelines (installed as ``emogen.pipelines``); imported lazily, each pulls in diffusers.
+
+:mod:`emogen.pipelines.defaults` holds the defaults and limits the pipelines, the CLI and the app share.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Drives a talking head's emotion from its own voice (the SEDTalker idea)::
     for seg in result.segments:               # EmotionSegment(start, end, label, intensity, vad, confidence)
         print(seg.start, seg.end, seg.label, seg.intensity)
     track = result.to_track(fps=25)           # EmotionTrack for a 25 fps video
-    write_rttm(result, "out.rttm"); write_json(result, "out.json"); plot_diarization(result, wave, "out.png")
+    # writers: emogen.export.write_rttm(result, "out.rttm"), plot_diarization(result, wave, "out.png")
 
 Backends: ``"prosody"`` (default; arousal is recovered well, dominance partly, valence weakly — see
 :mod:`emogen.diarize.backends` and ``weights/diarizer/README.md``) or the directory of a local ``transformers``
@@ -16,14 +16,12 @@ audio-classification model.
 """
 
 from .backends import (
-    LinearHead,
     ProsodyEmotionBackend,
     TransformersEmotionBackend,
     default_weights_dir,
     map_model_label,
 )
 from .diarizer import SpeechEmotionDiarizer, diarize, load_backend
-from .export import LABEL_COLORS, plot_diarization, rttm_lines, write_json, write_rttm
 from .features import FEATURE_NAMES, SpeakerReference, speaker_reference, window_features
 from .types import DiarizationResult, EmotionSegment, FrameEmotion
 
@@ -32,8 +30,6 @@ __all__ = [
     "EmotionSegment",
     "FEATURE_NAMES",
     "FrameEmotion",
-    "LABEL_COLORS",
-    "LinearHead",
     "ProsodyEmotionBackend",
     "SpeakerReference",
     "SpeechEmotionDiarizer",
@@ -42,10 +38,6 @@ __all__ = [
     "diarize",
     "load_backend",
     "map_model_label",
-    "plot_diarization",
-    "rttm_lines",
     "speaker_reference",
     "window_features",
-    "write_json",
-    "write_rttm",
 ]

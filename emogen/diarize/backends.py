@@ -3,7 +3,7 @@
 * :class:`ProsodyEmotionBackend` (default, offline, shipped in ``weights/diarizer``): prosodic window features
   (:mod:`emogen.diarize.features`) → standardised → a linear map to valence/arousal/dominance (ridge
   regression) and a multinomial logistic map to label probabilities, both calibrated on speech synthesised with
-  emogen's own emotional TTS (``weights/diarizer/calibrate.py``; numbers in ``weights/diarizer/README.md``).
+  emogen's own emotional TTS (``training/diarizer/calibrate.py``; numbers in ``weights/diarizer/README.md``).
 
   What it can and cannot recover: prosody carries **arousal** well (rate, F0 level and range, loudness, spectral
   tilt all rise with it), **dominance** partly (loudness up and F0 down at equal arousal), and **valence** only
@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,193 +34,73 @@ import torch
 from ..assets import shipped_weights_dir
 from ..audio import FEATURE_FPS, SAMPLE_RATE, num_feature_frames, prosody_features
 from ..emotion import LABELS, canonical_label, label_centroids, vad_to_probs
-from ..io.atomic import atomic_output
-from .features import FEATURE_NAMES, SpeakerReference, window_features
+from .features import SpeakerReference, window_features
 from .types import FrameEmotion
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "LinearHead",
     "ProsodyEmotionBackend",
     "TransformersEmotionBackend",
     "default_weights_dir",
     "map_model_label",
 ]
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-
-
 def default_weights_dir() -> Path:
     """``weights/diarizer`` shipped with emogen (the ``emogen.weights`` package)."""
     return shipped_weights_dir("diarizer")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(data)
-
-
 # --------------------------------------------------------------------------------------------------------- prosody
-_HEAD_TENSORS = ("feature_mean", "feature_std", "vad_weight", "vad_bias", "label_weight", "label_bias")
-
-
-@dataclass(frozen=True)
-class LinearHead:
-    """Standardisation + ridge map to VAD + logistic map to labels, over the window features.
-
-    Args:
-        feature_mean (`torch.Tensor` of shape `(F,)`), feature_std (`torch.Tensor` of shape `(F,)`): standardisation.
-        vad_weight (`torch.Tensor` of shape `(3, F)`), vad_bias (`torch.Tensor` of shape `(3,)`): ridge map.
-        label_weight (`torch.Tensor` of shape `(K, F)`), label_bias (`torch.Tensor` of shape `(K,)`): logistic map
-            over :data:`~emogen.emotion.LABELS`.
-    """
-
-    feature_mean: torch.Tensor
-    feature_std: torch.Tensor
-    vad_weight: torch.Tensor
-    vad_bias: torch.Tensor
-    label_weight: torch.Tensor
-    label_bias: torch.Tensor
-
-    def __post_init__(self) -> None:
-        f, k = len(FEATURE_NAMES), len(LABELS)
-        shapes = {"feature_mean": (f,), "feature_std": (f,), "vad_weight": (3, f), "vad_bias": (3,),
-                  "label_weight": (k, f), "label_bias": (k,)}  # fmt: skip
-        for name, shape in shapes.items():
-            value = getattr(self, name)
-            if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
-                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-                raise ValueError(f"LinearHead.{name} must have shape {shape}, got {got}.")
-            if not torch.isfinite(value).all():
-                raise ValueError(f"LinearHead.{name} holds NaN or infinite values.")
-            object.__setattr__(self, name, value.detach().float().cpu())
-        object.__setattr__(self, "feature_std", self.feature_std.clamp_min(1e-6))
-
-    def state_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        return {prefix + n: getattr(self, n).contiguous() for n in _HEAD_TENSORS}
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, torch.Tensor], prefix: str = "") -> LinearHead:
-        missing = [prefix + n for n in _HEAD_TENSORS if prefix + n not in state]
-        if missing:
-            raise ValueError(f"Diarizer weights lack tensors {missing}.")
-        return cls(**{n: state[prefix + n] for n in _HEAD_TENSORS})
-
-    def __call__(self, features: torch.Tensor, label_mode: str = "logistic") -> tuple[torch.Tensor, torch.Tensor]:
-        """``(vad, probs)``, shapes `(frames, 3)` (clipped to [-1, 1]) and `(frames, K)`, of features `(frames, F)`."""
-        z = (features.float().cpu() - self.feature_mean) / self.feature_std
-        z = z.clamp(-6.0, 6.0)  # out-of-range inputs (odd recordings) must not extrapolate wildly
-        vad = (z @ self.vad_weight.T + self.vad_bias).clamp(-1.0, 1.0)
-        if label_mode == "logistic":
-            probs = torch.softmax(z @ self.label_weight.T + self.label_bias, dim=-1)
-        else:
-            probs = vad_to_probs(vad)
-        return vad, probs
-
-
 class ProsodyEmotionBackend:
     """Prosodic window features → VAD (ridge) and label probabilities (logistic), per 50 Hz frame.
 
-    Two calibrated heads: ``head`` reads a recording on its own (its absolute loudness and F0 level included, so
-    the recording gain matters); ``reference_head`` is used when a neutral ``reference`` recording of the same
-    speaker is given: it ignores absolute loudness and F0 level and reads them relative to the reference instead
-    (speaker- and gain-normalised).
+    Feature extraction (:mod:`emogen.diarize.features`) around a calibrated
+    :class:`~emogen.models.prosody_emotion.ProsodyEmotionHead`: its ``head`` reads a recording on its own (absolute
+    loudness and F0 level included, so the recording gain matters); its ``reference_head`` is used when a neutral
+    ``reference`` recording of the same speaker is given: it ignores absolute loudness and F0 level and reads them
+    relative to the reference instead (speaker- and gain-normalised).
 
     Args:
-        head: the head used without a reference.
-        reference_head: the head used with a reference (optional; without it a reference only shifts the
-            deviation features of ``head``).
-        window_s: analysis window of the features in seconds.
-        feature_names: must equal :data:`~emogen.diarize.features.FEATURE_NAMES` (checked on load).
-        label_mode: ``"logistic"`` (calibrated classifier) or ``"vad"`` (soft assignment of the predicted VAD to
-            the label centroids, :func:`~emogen.emotion.vad_to_probs`).
+        model: the calibrated heads.
     """
 
     name = "prosody"
 
-    def __init__(
-        self,
-        head: LinearHead,
-        reference_head: LinearHead | None = None,
-        *,
-        window_s: float = 1.0,
-        feature_names: tuple[str, ...] = FEATURE_NAMES,
-        label_mode: str = "logistic",
-    ) -> None:
-        if tuple(feature_names) != FEATURE_NAMES:
-            raise ValueError(
-                f"These weights were made for features {tuple(feature_names)}, this emogen computes {FEATURE_NAMES}."
-            )
-        if not isinstance(head, LinearHead) or not (reference_head is None or isinstance(reference_head, LinearHead)):
-            raise TypeError("head (and reference_head, if given) must be LinearHead values.")
-        if label_mode not in ("logistic", "vad"):
-            raise ValueError(f"label_mode must be 'logistic' or 'vad', got {label_mode!r}.")
-        if not (isinstance(window_s, (int, float)) and 0.1 <= window_s <= 10):
-            raise ValueError(f"window_s must be in [0.1, 10] seconds, got {window_s!r}.")
-        self.head = head
-        self.reference_head = reference_head
-        self.window_s = float(window_s)
-        self.label_mode = label_mode
+    def __init__(self, model) -> None:
+        from ..models.prosody_emotion import ProsodyEmotionHead
 
-    # ------------------------------------------------------------------------------------------------ save / load
-    def config(self) -> dict:
-        return {
-            "backend": "prosody",
-            "format_version": 1,
-            "feature_names": list(FEATURE_NAMES),
-            "labels": list(LABELS),
-            "window_s": self.window_s,
-            "label_mode": self.label_mode,
-            "has_reference_head": self.reference_head is not None,
-            "fps": FEATURE_FPS,
-            "sample_rate": SAMPLE_RATE,
-        }
+        if not isinstance(model, ProsodyEmotionHead):
+            raise TypeError(f"model must be a ProsodyEmotionHead, got {type(model).__name__}.")
+        self.model = model.eval()
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        state = self.head.state_dict()
-        if self.reference_head is not None:
-            state.update(self.reference_head.state_dict("reference."))
-        return state
+    @property
+    def window_s(self) -> float:
+        return float(self.model.config.window_s)
 
-    def save_pretrained(self, path: str | os.PathLike, extra_config: dict | None = None) -> None:
-        """Write ``config.json`` + ``model.safetensors`` to the directory ``path`` (created if needed)."""
-        from safetensors.torch import save
+    @property
+    def label_mode(self) -> str:
+        return self.model.config.label_mode
 
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        config = {**self.config(), **(extra_config or {})}
-        _write_atomic(path / WEIGHTS_NAME, save(self.state_dict()))
-        _write_atomic(path / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        """Write the heads (``config.json`` + ``diffusion_pytorch_model.safetensors``) to the directory ``path``."""
+        self.model.save_pretrained(path)
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **overrides) -> ProsodyEmotionBackend:
-        """Load from a directory with ``config.json`` + ``model.safetensors`` (default: the shipped weights)."""
-        from safetensors.torch import load_file
+        """Load the heads from a directory (default: the shipped weights); ``overrides`` replace config values
+        (``label_mode="vad"``)."""
+        from ..models.prosody_emotion import ProsodyEmotionHead
 
         path = default_weights_dir() if path is None else Path(path)
-        config_path, weights_path = path / CONFIG_NAME, path / WEIGHTS_NAME
-        if not config_path.is_file() or not weights_path.is_file():
-            raise FileNotFoundError(
-                f"No prosody diarizer weights in {str(path)!r} (need {CONFIG_NAME} and {WEIGHTS_NAME})."
-            )
-        config = json.loads(config_path.read_text())
-        if config.get("backend") != "prosody":
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"No prosody diarizer weights in {str(path)!r} (need config.json).")
+        config = json.loads((path / "config.json").read_text())
+        if config.get("_class_name") != ProsodyEmotionHead.__name__:
             raise ValueError(
-                f"{str(config_path)!r} is not a prosody diarizer config (backend={config.get('backend')!r})."
+                f"{str(path)!r} does not hold a ProsodyEmotionHead (its config names {config.get('_class_name')!r})."
             )
-        if tuple(config.get("labels", ())) != LABELS:
-            raise ValueError(f"{str(config_path)!r} was made for labels {config.get('labels')}, emogen uses {LABELS}.")
-        state = load_file(str(weights_path))
-        reference_head = LinearHead.from_state_dict(state, "reference.") if config.get("has_reference_head") else None
-        kwargs = {
-            "window_s": config.get("window_s", 1.0),
-            "feature_names": tuple(config.get("feature_names", ())),
-            "label_mode": config.get("label_mode", "logistic"),
-        }
-        kwargs.update(overrides)
-        return cls(LinearHead.from_state_dict(state), reference_head, **kwargs)
+        return cls(ProsodyEmotionHead.from_pretrained(path, **overrides))
 
     # ----------------------------------------------------------------------------------------------------- apply
     def predict_features(
@@ -231,8 +110,8 @@ class ProsodyEmotionBackend:
 
         ``with_reference`` selects the reference head (features computed against a neutral reference).
         """
-        head = self.reference_head if (with_reference and self.reference_head is not None) else self.head
-        return head(features, self.label_mode)
+        with torch.no_grad():
+            return self.model(features.float().cpu(), with_reference=with_reference)
 
     def __call__(
         self,
@@ -387,7 +266,7 @@ class TransformersEmotionBackend:
         """Frame-level emotion of a mono waveform (resampled to the model's rate if needed)."""
         from tqdm.auto import tqdm
 
-        from ..audio import load_audio
+        from ..io.audio import load_audio
 
         x = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else np.asarray(waveform)
         num_frames = num_feature_frames(len(x), sample_rate)

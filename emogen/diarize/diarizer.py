@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from ..audio import SAMPLE_RATE, AudioInput, load_audio, prosody_features
+from ..audio import SAMPLE_RATE, prosody_features
+from ..io.audio import AudioInput, load_audio
 from .backends import ProsodyEmotionBackend, TransformersEmotionBackend
 from .features import SpeakerReference, speaker_reference
 from .segment import merge_short_runs, refine_boundaries, segments_from_path, smooth_path

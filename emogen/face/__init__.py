@@ -1,6 +1,7 @@
-"""Faces: tracking (MediaPipe FaceLandmarker), the ARKit-52 face rig, the portrait animator and idle motion.
+"""Faces: tracking (MediaPipe FaceLandmarker), the canonical face mesh and its ARKit-52 blendshapes, the face rig.
 
-Heavy modules (mediapipe, moderngl) are imported only when used.
+Heavy modules (mediapipe) are imported only when used. The animator that renders a rig is
+:class:`emogen.render.PortraitAnimator`; idle motion is in :mod:`emogen.motion`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,6 @@ __all__ = [
     "track_face",
     "FaceRig",
     "FaceRigOutput",
-    "PortraitAnimator",
-    "PreparedPortrait",
-    "IdleSettings",
-    "idle_motion",
-    "add_idle",
 ]
 
 _LAZY = {
@@ -26,11 +22,6 @@ _LAZY = {
     "track_face": "tracking",
     "FaceRig": "rig",
     "FaceRigOutput": "rig",
-    "PortraitAnimator": "animator",
-    "PreparedPortrait": "animator",
-    "IdleSettings": "idle",
-    "idle_motion": "idle",
-    "add_idle": "idle",
 }
 
 

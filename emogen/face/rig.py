@@ -27,7 +27,8 @@ from torch import nn
 
 from ..arkit import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
 from ..utils import dataclass_to
-from .blendshapes import canonical_template, eye_fields, load_blendshapes
+from .authoring import eye_fields
+from .blendshapes import canonical_template, load_blendshapes
 from .topology import NUM_LANDMARKS, load_canonical_mesh
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> n
     The closing displacement ``D`` is added to the identity and ``-D`` is spread over the shapes active in the
     photo (``shapes += -outer(rest / |rest|², D)``), so the photo itself is still reproduced exactly.
     """
-    from .blendshapes import _Author
+    from .authoring import _Author
 
     if rest[ARKIT_INDEX["jawOpen"]] > 0.25 or (rest**2).sum() < 0.05:
         return identity

@@ -28,7 +28,7 @@ _REFINE_SIDE = 640  # side of the square crop the landmarks are refined on
 _MIN_SIDE = 32  # below this nothing meaningful can be found
 
 # Whether MediaPipe's blendshape sides follow the image rather than the subject. Measured with emogen's
-# read-back (weights/face_rig/readback.py: closing the subject's left eye raises MediaPipe's eyeBlinkLeft), so
+# read-back (python -m emogen.evaluation.readback: closing the subject's left eye raises MediaPipe's eyeBlinkLeft), so
 # they already follow the subject, like ARKit. Kept as a switch for other model bundles.
 MEDIAPIPE_SIDES_MIRRORED = False
 

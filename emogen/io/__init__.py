@@ -1,1 +1,1 @@
-"""Input/output helpers: images, video files and animation-curve export."""
+"""Readers (images, audio, video, curve files) and atomic file output; writers are in :mod:`emogen.export`."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import torch
 
-__all__ = ["ImageLike", "to_rgb_uint8"]
+if TYPE_CHECKING:
+    import PIL.Image
 
-ImageLike = "np.ndarray | torch.Tensor | PIL.Image.Image | str | os.PathLike"
+__all__ = ["PortraitInput", "to_rgb_uint8"]
+
+#: What every entry point accepts as an image: a path, a PIL image, an array or a tensor.
+PortraitInput = Union[np.ndarray, torch.Tensor, "PIL.Image.Image", str, os.PathLike]  # noqa: UP007 (forward ref)
 
 
 def to_rgb_uint8(image, *, name: str = "image") -> np.ndarray:

@@ -1,14 +1,7 @@
-"""Learned motion models (diffusers ``ModelMixin`` classes) and their samplers."""
+"""Learned models (diffusers ``ModelMixin``, ``ConfigMixin``) and their samplers."""
 
 from emogen.models.attention import FrameAttention, naive_attention
-from emogen.models.motion_denoiser import (
-    MOTION_CHANNEL_GROUPS,
-    MOTION_CHANNEL_NAMES,
-    MotionDenoiser,
-    MotionDenoiserOutput,
-    pack_motion,
-    unpack_motion,
-)
+from emogen.models.motion_denoiser import MotionDenoiser, MotionDenoiserOutput
 from emogen.models.motion_sampling import (
     MotionWindow,
     frame_audio_features,
@@ -18,8 +11,6 @@ from emogen.models.motion_sampling import (
 )
 
 __all__ = [
-    "MOTION_CHANNEL_GROUPS",
-    "MOTION_CHANNEL_NAMES",
     "FrameAttention",
     "MotionDenoiser",
     "MotionDenoiserOutput",
@@ -27,8 +18,6 @@ __all__ = [
     "frame_audio_features",
     "motion_scheduler",
     "naive_attention",
-    "pack_motion",
     "plan_windows",
     "sample_motion",
-    "unpack_motion",
 ]

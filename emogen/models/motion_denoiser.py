@@ -43,91 +43,13 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from emogen.arkit import ARKIT_BLENDSHAPES, NUM_BLENDSHAPES
 from emogen.emotion import EmotionConditioning
 from emogen.models.attention import ATTN_IMPLEMENTATIONS, FrameAttention, band_mask, rotary_embedding
+from emogen.motion.track import MOTION_CHANNEL_GROUPS, channel_slices, pack_motion, unpack_motion
 
-__all__ = [
-    "MOTION_CHANNEL_GROUPS",
-    "MOTION_CHANNEL_NAMES",
-    "MotionDenoiser",
-    "MotionDenoiserOutput",
-    "pack_motion",
-    "unpack_motion",
-]
+__all__ = ["MotionDenoiser", "MotionDenoiserOutput"]
 
 logger = logging.getLogger(__name__)
-
-#: Channel layout of the motion tensor: (MotionTrack field, width), in order.
-MOTION_CHANNEL_GROUPS: tuple[tuple[str, int], ...] = (
-    ("blendshapes", NUM_BLENDSHAPES),
-    ("head_rotation", 3),
-    ("head_translation", 3),
-    ("gaze", 2),
-)
-
-#: One name per channel: the ARKit names, then head rotation (pitch, yaw, roll; rad), translation (x, y, z; m) and
-#: gaze (yaw, pitch; rad), as in :class:`emogen.motion.MotionTrack`.
-MOTION_CHANNEL_NAMES: tuple[str, ...] = (
-    *ARKIT_BLENDSHAPES,
-    "head_rotation.pitch",
-    "head_rotation.yaw",
-    "head_rotation.roll",
-    "head_translation.x",
-    "head_translation.y",
-    "head_translation.z",
-    "gaze.yaw",
-    "gaze.pitch",
-)
-
-
-def _group_slices(groups: Sequence[Sequence]) -> dict[str, slice]:
-    out, start = {}, 0
-    for name, width in groups:
-        out[str(name)] = slice(start, start + int(width))
-        start += int(width)
-    return out
-
-
-def pack_motion(motion, groups: Sequence[Sequence] = MOTION_CHANNEL_GROUPS) -> torch.Tensor:
-    """Concatenate a :class:`~emogen.motion.MotionTrack`'s fields into the model's channel layout.
-
-    Args:
-        motion: a ``MotionTrack`` (any object with the fields named in ``groups``, each `(frames, width)`).
-        groups: the channel layout (``MotionDenoiser.config.channel_groups``).
-
-    Returns:
-        `torch.Tensor` of shape `(frames, channels)`, float32.
-    """
-    parts = []
-    for name, width in groups:
-        value = getattr(motion, str(name), None)
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"pack_motion needs a MotionTrack with a tensor field {name!r}, got {type(motion).__name__}."
-            )
-        if value.ndim != 2 or value.shape[1] != int(width):
-            raise ValueError(f"MotionTrack.{name} must have shape (frames, {width}), got {tuple(value.shape)}.")
-        parts.append(value.float())
-    return torch.cat(parts, dim=-1)
-
-
-def unpack_motion(x: torch.Tensor, fps: float, groups: Sequence[Sequence] = MOTION_CHANNEL_GROUPS):
-    """Split a `(frames, channels)` tensor back into a :class:`~emogen.motion.MotionTrack`.
-
-    Blendshapes are clamped to [0, 1] (ARKit weights); the other channels are returned as they are.
-    """
-    from emogen.motion import MotionTrack  # noqa: PLC0415  (sibling module; imported on use)
-
-    if x.ndim != 2:
-        raise ValueError(f"unpack_motion expects (frames, channels), got {tuple(x.shape)}; unpack one clip at a time.")
-    slices = _group_slices(groups)
-    if x.shape[1] != max(s.stop for s in slices.values()):
-        raise ValueError(f"Expected {max(s.stop for s in slices.values())} channels, got {x.shape[1]}.")
-    fields = {name: x[:, s].float() for name, s in slices.items()}
-    if "blendshapes" in fields:
-        fields["blendshapes"] = fields["blendshapes"].clamp(0.0, 1.0)
-    return MotionTrack(**fields, fps=fps)
 
 
 @dataclass
@@ -322,7 +244,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
     @property
     def channel_slices(self) -> dict[str, slice]:
         """Field name → slice of the channel axis."""
-        return _group_slices(self.config.channel_groups)
+        return channel_slices(self.config.channel_groups)
 
     def set_normalization(
         self,

@@ -2,8 +2,8 @@
 
 Two interchangeable backends share one contract, :meth:`Rasterizer.__call__`:
 
-* :class:`ModernGLRasterizer` draws with OpenGL through ``moderngl`` on a headless EGL context (Mesa llvmpipe on a
-  CPU machine, the GPU's driver elsewhere). Fastest on CPU.
+* :class:`~emogen.render.gl.GLRasterizer` draws with OpenGL through ``moderngl`` on a headless EGL context (Mesa
+  llvmpipe on a CPU machine, the GPU's driver elsewhere). Fastest on CPU.
 * :class:`TorchRasterizer` is vectorised torch (CPU or CUDA, batched, differentiable in the attributes): the
   pixel span of every (triangle, row) is computed from the edge functions, every candidate pixel of every span is
   tested at once, and the z-buffer is resolved with ``scatter_reduce``.
@@ -23,7 +23,7 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Fragments", "Rasterizer", "TorchRasterizer", "ModernGLRasterizer", "get_rasterizer", "egl_available"]
+__all__ = ["Fragments", "Rasterizer", "TorchRasterizer", "get_rasterizer"]
 
 
 @dataclass(frozen=True)
@@ -159,124 +159,6 @@ class TorchRasterizer(Rasterizer):
         out[key] = (attr * lam.unsqueeze(-1).to(attr.dtype)).sum(1)
 
 
-def egl_available() -> bool:
-    """Whether a headless OpenGL 3.3 context can be created (cached)."""
-    return _GLContext.get() is not None
-
-
-class _GLContext:
-    _ctx = None
-    _tried = False
-
-    @classmethod
-    def get(cls):
-        if not cls._tried:
-            cls._tried = True
-            try:
-                import moderngl
-
-                cls._ctx = moderngl.create_standalone_context(backend="egl", require=330)
-                logger.debug("OpenGL context: %s", cls._ctx.info.get("GL_RENDERER"))
-            except Exception as exc:  # noqa: BLE001 - any failure means "no EGL here"
-                logger.warning("No headless OpenGL (EGL) context (%s); using the torch rasteriser.", exc)
-                cls._ctx = None
-        return cls._ctx
-
-
-_VERT = """
-#version 330
-in vec3 in_pos;
-in vec4 in_a0;
-in vec4 in_a1;
-in vec4 in_a2;
-uniform vec2 size;
-out vec4 a0; out vec4 a1; out vec4 a2;
-void main() {
-    // pixels (y down) -> NDC (y up); depth: larger is nearer -> smaller NDC z
-    gl_Position = vec4(in_pos.x / size.x * 2.0 - 1.0, 1.0 - in_pos.y / size.y * 2.0, -in_pos.z, 1.0);
-    a0 = in_a0; a1 = in_a1; a2 = in_a2;
-}
-"""
-_FRAG = """
-#version 330
-in vec4 a0; in vec4 a1; in vec4 a2;
-layout(location = 0) out vec4 o0;
-layout(location = 1) out vec4 o1;
-layout(location = 2) out vec4 o2;
-void main() { o0 = a0; o1 = a1; o2 = vec4(a2.xyz, 1.0); }
-"""
-
-
-class ModernGLRasterizer(Rasterizer):
-    """OpenGL rasteriser on a headless EGL context (CPU tensors in and out; up to 11 attribute channels).
-
-    Depth must be normalised by the caller to roughly [-1, 1] for the depth test (the animator does this).
-    """
-
-    name = "moderngl"
-    max_channels = 11
-
-    def __init__(self) -> None:
-        ctx = _GLContext.get()
-        if ctx is None:
-            raise RuntimeError("moderngl could not create a headless EGL context.")
-        self.ctx = ctx
-        self.prog = ctx.program(vertex_shader=_VERT, fragment_shader=_FRAG)
-        self._fbo = None
-        self._fbo_size = None
-
-    def _framebuffer(self, height: int, width: int):
-        if self._fbo_size != (height, width):
-            if self._fbo is not None:
-                self._fbo.release()
-            ctx = self.ctx
-            self._color = [ctx.texture((width, height), 4, dtype="f4") for _ in range(3)]
-            self._depth = ctx.depth_renderbuffer((width, height))
-            self._fbo = ctx.framebuffer(color_attachments=self._color, depth_attachment=self._depth)
-            self._fbo_size = (height, width)
-        return self._fbo
-
-    def __call__(self, positions, faces, attributes, height, width) -> Fragments:
-        import moderngl
-        import numpy as np
-
-        b, v, c = attributes.shape
-        if c > self.max_channels:
-            raise ValueError(f"ModernGLRasterizer supports at most {self.max_channels} channels, got {c}.")
-        device, dtype = attributes.device, attributes.dtype
-        fbo = self._framebuffer(height, width)
-        fbo.use()
-        self.ctx.enable(moderngl.DEPTH_TEST)
-        self.prog["size"].value = (float(width), float(height))
-        pos = positions.detach().to("cpu", torch.float32)
-        att = torch.zeros(b, v, 12)
-        att[..., :c] = attributes.detach().to("cpu", torch.float32)
-        data = torch.cat([pos, att], -1).numpy()  # (b, v, 15)
-        ibo = self.ctx.buffer(faces.to("cpu", torch.int32).numpy().astype(np.int32).tobytes())
-        vbo = self.ctx.buffer(reserve=data[0].nbytes)
-        vao = self.ctx.vertex_array(
-            self.prog, [(vbo, "3f 4f 4f 4f", "in_pos", "in_a0", "in_a1", "in_a2")], index_buffer=ibo
-        )
-        out = np.empty((b, 3, height, width, 4), dtype=np.float32)
-        try:
-            for i in range(b):
-                vbo.write(np.ascontiguousarray(data[i]).tobytes())
-                fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-                vao.render(moderngl.TRIANGLES)
-                for a in range(3):
-                    out[i, a] = np.frombuffer(fbo.read(attachment=a, dtype="f4", components=4), np.float32).reshape(
-                        height, width, 4
-                    )
-        finally:
-            vao.release()
-            vbo.release()
-            ibo.release()
-        # OpenGL rows run bottom-up
-        t = torch.from_numpy(out[:, :, ::-1].copy()).permute(0, 2, 3, 1, 4).reshape(b, height, width, 12)
-        mask = t[..., 11] > 0.5
-        return Fragments(attributes=t[..., :c].to(device=device, dtype=dtype), mask=mask.to(device))
-
-
 def get_rasterizer(backend: str = "auto", device: torch.device | str = "cpu") -> Rasterizer:
     """Pick a rasteriser.
 
@@ -289,8 +171,10 @@ def get_rasterizer(backend: str = "auto", device: torch.device | str = "cpu") ->
         raise ValueError(f"backend must be 'auto', 'moderngl' or 'torch', got {backend!r}.")
     if backend == "torch" or (backend == "auto" and torch.device(device).type != "cpu"):
         return TorchRasterizer()
+    from .gl import GLRasterizer, egl_available
+
     if egl_available():
-        return ModernGLRasterizer()
+        return GLRasterizer()
     if backend == "moderngl":
         logger.warning("moderngl/EGL is unavailable; falling back to the torch rasteriser.")
     return TorchRasterizer()

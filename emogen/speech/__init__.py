@@ -32,18 +32,26 @@ Visemes: ``phones_to_arkit(phones, fps=25.0, duration=None) -> torch.Tensor (T, 
 with Cohen & Massaro coarticulation), ``phone_to_viseme(phone)``. Forced alignment of user audio:
 ``align(audio, transcript, sample_rate=None) -> list[PhoneSegment]`` (pocketsphinx, ARPAbet phones).
 
-The pipeline form (emotion specs, tags "[happy] … [sad:0.7] …", EmotionTrack) is
-``emogen.pipelines.speech.EmoSpeechPipeline``.
+Emotion specs, tags "[happy] … [sad:0.7] …" and timelines: ``emogen.controls.speech_pieces(text, emotion)`` turns
+them into :class:`SpeechPiece` values and :func:`speak` speaks them (``emogen speak``; the pipeline form is
+``emogen.pipelines.EmoSpeechPipeline``). Engines (:mod:`emogen.speech.engines`): espeak-ng.
 """
 
+from emogen.speech.engines import EspeakEngine, TTSEngine, default_engine
 from emogen.speech.espeak import list_voices
 from emogen.speech.plan import SpeechPlan, SpeechPlanSegment, plan_from_state, plan_from_track, plan_segment
+from emogen.speech.speak import SpeechPiece, speak
 from emogen.speech.synth import concatenate, synthesize, synthesize_stream
 from emogen.speech.text import MAX_CHARS, clean_text, split_sentences
 from emogen.speech.types import PhoneSegment, SpeechResult
 
 __all__ = [
     "MAX_CHARS",
+    "EspeakEngine",
+    "SpeechPiece",
+    "TTSEngine",
+    "default_engine",
+    "speak",
     "PhoneSegment",
     "SpeechPlan",
     "SpeechPlanSegment",

@@ -1,49 +1,43 @@
-"""The TTS engine as a diffusers pipeline component (config only, no weights).
+"""TTS engines as diffusers pipeline components (config only, no weights).
 
-:class:`EspeakTTS` wraps :func:`emogen.speech.synthesize` so that :class:`~emogen.pipelines.speech.EmoSpeechPipeline`
-can register it like any other component: its settings are its config (``save_pretrained`` writes them to
-``tts/config.json``; it has no parameters). A natural-voice engine (piper, …) would be another class with the same
-``synthesize`` method.
+Each class wraps a plain engine of :mod:`emogen.speech.engines` so that a pipeline can register it like any other
+component: the engine's settings are its config (``save_pretrained`` writes them to ``tts/config.json``; it has no
+parameters), and ``from_pretrained`` reads them back. Code that only speaks (``emogen speak``) uses the plain
+engines and never imports diffusers.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
-from emogen.speech.espeak import list_voices, parse_voice
-from emogen.speech.synth import synthesize
-from emogen.speech.text import MAX_CHARS
-from emogen.speech.types import SpeechResult
+from .engines import EspeakEngine, TTSEngine
+from .plan import SpeechPlanSegment
+from .text import MAX_CHARS
+from .types import SpeechResult
 
-__all__ = ["EspeakTTS"]
+__all__ = ["EspeakTTS", "TTSComponent"]
 
 
-class EspeakTTS(ModelMixin, ConfigMixin):
-    """espeak-ng (via ``espeakng-loader``) + WORLD prosody, as a pipeline component.
-
-    Args:
-        default_voice: voice used when a call names none (``"en-us"``, ``"en"``, ``"en-us+f3"`` …).
-        max_chars: longest text one call accepts (longer texts: :func:`emogen.speech.synthesize_stream`).
-    """
+class TTSComponent(ModelMixin, ConfigMixin):
+    """Base of the TTS pipeline components: a config holder delegating to :attr:`engine`."""
 
     config_name = "config.json"
 
-    @register_to_config
-    def __init__(self, default_voice: str = "en-us", max_chars: int = MAX_CHARS) -> None:
-        super().__init__()
-        if not isinstance(max_chars, int) or max_chars < 1:
-            raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}.")
+    @property
+    def engine(self) -> TTSEngine:
+        raise NotImplementedError
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
         """Write ``config.json`` (the component has no weights)."""
         self.save_config(save_directory)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> EspeakTTS:
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> TTSComponent:
         """Read ``config.json`` from a folder (loading options meant for weights are ignored)."""
         subfolder = kwargs.get("subfolder")
         path = os.path.join(pretrained_model_name_or_path, subfolder) if subfolder else pretrained_model_name_or_path
@@ -60,25 +54,46 @@ class EspeakTTS(ModelMixin, ConfigMixin):
         return torch.device("cpu")
 
     @property
+    def name(self) -> str:
+        return self.engine.name
+
+    @property
+    def default_voice(self) -> str:
+        return self.engine.default_voice
+
+    @property
+    def max_chars(self) -> int:
+        return self.engine.max_chars
+
+    @property
     def sample_rate(self) -> int:
-        from emogen.speech.espeak import get_engine
-
-        return get_engine().sample_rate
-
-    def check_voice(self, voice: str | None) -> str:
-        """The voice to use (``default_voice`` if ``None``), validated."""
-        voice = self.config.default_voice if voice is None else voice
-        parse_voice(voice)
-        return voice
+        return self.engine.sample_rate
 
     def voices(self) -> dict[str, str]:
-        """Accepted voice names → descriptions."""
-        return list_voices()
+        return self.engine.voices()
 
-    def synthesize(self, segments, voice: str | None = None, speed: float = 1.0) -> SpeechResult:
-        """:func:`emogen.speech.synthesize` with this component's default voice and length limit."""
-        from emogen.speech.text import check_length
+    def check_voice(self, voice: str | None) -> str:
+        return self.engine.check_voice(voice)
 
-        if isinstance(segments, list):
-            check_length(sum(len(t) for t, _ in segments), self.config.max_chars)
-        return synthesize(segments, voice=self.check_voice(voice), speed=speed)
+    def synthesize(
+        self, segments: Sequence[tuple[str, SpeechPlanSegment]], voice: str | None = None, speed: float = 1.0
+    ) -> SpeechResult:
+        return self.engine.synthesize(segments, voice=voice, speed=speed)
+
+
+class EspeakTTS(TTSComponent):
+    """espeak-ng (via ``espeakng-loader``) + WORLD prosody, as a pipeline component.
+
+    Args:
+        default_voice: voice used when a call names none (``"en-us"``, ``"en"``, ``"en-us+f3"`` …).
+        max_chars: longest text one call accepts (longer texts: :func:`emogen.speech.synthesize_stream`).
+    """
+
+    @register_to_config
+    def __init__(self, default_voice: str = "en-us", max_chars: int = MAX_CHARS) -> None:
+        super().__init__()
+        self._engine = EspeakEngine(default_voice, max_chars)
+
+    @property
+    def engine(self) -> EspeakEngine:
+        return self._engine

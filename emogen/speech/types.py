@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emogen.emotion import EmotionTrack
 from emogen.speech.plan import SpeechPlan
 
 __all__ = ["PhoneSegment", "SpeechResult"]
@@ -59,6 +60,7 @@ class SpeechResult:
         plan: the plan, with ``spans`` filled in.
         offset: where ``waveform[0]`` lies in a longer utterance, in seconds (set by
             :func:`~emogen.speech.synthesize_stream`; phones and spans stay relative to this waveform).
+        emotion_track: the emotion actually spoken, per frame (set by :func:`~emogen.speech.speak`).
     """
 
     waveform: np.ndarray
@@ -66,6 +68,7 @@ class SpeechResult:
     phones: tuple[PhoneSegment, ...]
     plan: SpeechPlan
     offset: float = 0.0
+    emotion_track: EmotionTrack | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.waveform, np.ndarray) or self.waveform.ndim != 1:

@@ -1,5 +1,5 @@
 """Emotional speech pipeline: text + emotion (per segment) → waveform, phone timings, SpeechPlan."""
 
-from .pipeline import EmoSpeechPipeline, SpeechOutput
+from .pipeline_speech import EmoSpeechPipeline, SpeechOutput
 
 __all__ = ["EmoSpeechPipeline", "SpeechOutput"]

@@ -1,5 +1,5 @@
 """Talking-head pipeline: portrait + (audio | text) + emotion → frames, audio, MotionTrack, EmotionTrack."""
 
-from .pipeline import EmoTalkingHeadPipeline, TalkingHeadOutput
+from .pipeline_talking_head import EmoTalkingHeadPipeline, TalkingHeadOutput
 
 __all__ = ["EmoTalkingHeadPipeline", "TalkingHeadOutput"]

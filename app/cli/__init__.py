@@ -1,0 +1,79 @@
+"""The ``emogen`` console script: ``emogen <command> --help`` for each command.
+
+Each module named in :data:`COMMANDS` exposes ``register(subparsers)``, which adds its parser and sets ``func=run``
+(``run(args) -> int``). A command imports what it needs inside ``run``, so ``emogen --help`` and the light commands
+start without loading torch models or diffusers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from emogen import __version__
+
+__all__ = ["COMMANDS", "main", "build_parser"]
+
+#: Subcommand modules of this package, in ``--help`` order.
+COMMANDS: tuple[str, ...] = ("talk", "animate", "speak", "diarize", "emotion", "check", "app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emogen",
+        description="Emotion-controllable generation: talking heads from a portrait and emotional speech, offline.",
+    )
+    parser.add_argument("--version", action="version", version=f"emogen {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbosity < 2:
+        # Third-party libraries are chatty at INFO.
+        for name in ("httpx", "urllib3", "matplotlib", "PIL", "numba", "sentence_transformers", "filelock"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # emogen never reaches a model hub on its own
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter (shown with -vv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error argparse already printed
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    if args.verbose >= 2 and os.environ.get("GLOG_minloglevel") == "2":
+        os.environ["GLOG_minloglevel"] = "0"
+    _setup_logging(args.verbose)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        # User errors: one clear line, no traceback (run with -vv to see it).
+        logging.getLogger("emogen").debug("Traceback", exc_info=True)
+        print(f"emogen {args.command}: error: {err}", file=sys.stderr)
+        if args.verbose < 2:
+            print("(run with -vv for the full traceback)", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `emogen emotion ... | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Writers: every file emogen produces is written here, atomically (a temporary file renamed into place).
+
+* :func:`write_video` — mp4 (H.264 + AAC) from frames and audio;
+* :func:`write_wav` — WAV audio; :func:`write_json`, :func:`write_text` — data files;
+* :func:`write_curves` — ARKit curves as a Live Link Face CSV or JSON;
+* :func:`write_rttm` — speech-emotion diarization as NIST RTTM;
+* :func:`plot_emotion_track`, :func:`plot_blendshape_curves`, :func:`plot_diarization` — PNG plots.
+
+Readers live in :mod:`emogen.io`.
+"""
+
+from .audio import write_wav
+from .curves import CURVE_FORMATS, live_link_face_rows, write_curves, write_curves_json, write_live_link_csv
+from .data import write_json, write_text
+from .plots import LABEL_COLORS, plot_blendshape_curves, plot_diarization, plot_emotion_track, save_figure
+from .rttm import rttm_lines, write_rttm
+from .video import write_video
+
+__all__ = [
+    "CURVE_FORMATS",
+    "LABEL_COLORS",
+    "live_link_face_rows",
+    "plot_blendshape_curves",
+    "plot_diarization",
+    "plot_emotion_track",
+    "rttm_lines",
+    "save_figure",
+    "write_curves",
+    "write_curves_json",
+    "write_json",
+    "write_live_link_csv",
+    "write_rttm",
+    "write_text",
+    "write_video",
+    "write_wav",
+]

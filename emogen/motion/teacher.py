@@ -1,0 +1,278 @@
+"""Rule-based "teacher" motion: phone timings + an emotion → a plausible :class:`~emogen.motion.MotionTrack`.
+
+The teacher makes the training targets of the synthetic corpus (``training/motion_denoiser/make_corpus.py``) and is a
+usable fallback whenever phone timings are known (TTS, forced alignment). It combines:
+
+* **lips and jaw** — visemes with Cohen–Massaro coarticulation (:func:`emogen.speech.visemes.phones_to_arkit`),
+  articulated more widely at high arousal (vocal effort; Schröder 2001, "Emotional speech synthesis: a review");
+* **expression** — an ARKit-52 expression track supplied by the caller (the control layer's ``ExpressionPrior``;
+  kept out of this module so ``emogen`` never imports ``emogen.controls``), blended with the visemes by a "screen"
+  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening is halved while speaking so speech owns the jaw;
+* **blinks** — a renewal process with gamma-distributed intervals (shape 2: irregular, never periodic) at
+  17 blinks/min at rest and 26/min in conversation (Bentivoglio et al. 1997, "Analysis of blink rate patterns in
+  normal subjects", Movement Disorders 12), faster with arousal, more likely in pauses; each blink closes in
+  ~80 ms and reopens in ~160 ms (Stern, Walrath & Goldstein 1984, Psychophysiology 21);
+* **eyebrows** — small brow raises on some stressed syllables (Cavé et al. 1996, "About the relationship between
+  eyebrow movements and F0 variations", ICSLP);
+* **head** — an Ornstein–Uhlenbeck drift per axis (amplitude growing with arousal), nods on stressed syllables
+  (Hadar et al. 1983, "Head movement during listening turns in conversation" / "Kinematics of head movements
+  accompanying speech during conversation", Human Movement Science 2), and a posture offset from the emotion:
+  head down in sadness, back in surprise, raised with dominance (Wallbott 1998, "Bodily expression of emotion",
+  Eur. J. Soc. Psychol. 28; Mignault & Chaudhuri 2003, "The many faces of a neutral face: head tilt and perception
+  of dominance and emotion", J. Nonverbal Behavior 27);
+* **gaze** — fixations of log-normal duration, mostly at the camera, with aversions that are more frequent at the
+  start of phrases (Kendon 1967, "Some functions of gaze-direction in social interaction", Acta Psychologica 26),
+  lowered in sadness; saccades take one frame.
+
+All randomness comes from one ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..arkit import ARKIT_INDEX, NUM_BLENDSHAPES
+from ..emotion import LABELS, EmotionTrack
+from .procedural import bumps, gaze_fixations, head_sway, ou_process, sample_blinks, smooth
+from .track import MotionTrack
+
+__all__ = [
+    "TeacherConfig",
+    "gaze_motion",
+    "head_motion",
+    "speech_activity",
+    "stressed_onsets",
+    "teacher_motion",
+]
+
+_SAD, _SURPRISED = LABELS.index("sad"), LABELS.index("surprised")
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """Amplitudes and rates of the teacher (sources in the module docstring).
+
+    Args:
+        blink_rate_rest: blinks per minute when silent and calm.
+        blink_rate_speaking: blinks per minute while speaking.
+        blink_arousal_gain: relative change of the rate per unit arousal.
+        articulation_arousal_gain: relative change of viseme amplitude per unit arousal.
+        articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
+        head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
+        head_drift_tau: time constant of the drift in seconds.
+        nod_deg: amplitude of a nod on a stressed syllable, degrees.
+        nod_probability: chance that a stressed syllable carries a nod.
+        brow_raise: browInnerUp/browOuterUp weight of a raise on a stressed syllable.
+        brow_probability: chance that a stressed syllable carries a brow raise.
+        gaze_aversion_deg: typical gaze aversion (yaw, pitch) in degrees.
+        gaze_at_camera: fraction of fixations at the camera.
+        fixation_seconds: median fixation duration.
+        translation_per_radian: head translation (m) per radian of rotation (a neck pivot below the head).
+    """
+
+    blink_rate_rest: float = 17.0
+    blink_rate_speaking: float = 26.0
+    blink_arousal_gain: float = 0.3
+    articulation_arousal_gain: float = 0.35
+    articulation_scale: float = 1.0
+    head_drift_deg: tuple[float, float, float] = (2.0, 3.0, 1.5)
+    head_drift_tau: float = 1.5
+    nod_deg: float = 2.5
+    nod_probability: float = 0.6
+    brow_raise: float = 0.25
+    brow_probability: float = 0.35
+    gaze_aversion_deg: tuple[float, float] = (10.0, 6.0)
+    gaze_at_camera: float = 0.6
+    fixation_seconds: float = 0.9
+    translation_per_radian: float = 0.08
+
+
+# --------------------------------------------------------------------------------------------------- speech timing
+def _is_pause(phone: str) -> bool:
+    p = phone.strip().upper()
+    return p.startswith("_") or p in ("SIL", "SP", "SPN", "<SIL>", "NSN", "")
+
+
+def speech_activity(phones: Sequence, num_frames: int, fps: float) -> torch.Tensor:
+    """1 on frames (at ``i / fps`` s) inside a non-pause phone ``[start, end)``, else 0: shape `(frames,)`."""
+    out = torch.zeros(num_frames)
+    for p in phones:
+        if _is_pause(p.phone):
+            continue
+        a, b = math.ceil(p.start * fps - 1e-6), math.ceil(p.end * fps - 1e-6)
+        out[max(0, a) : min(num_frames, b)] = 1.0
+    return out
+
+
+def stressed_onsets(phones: Sequence) -> list[float]:
+    """Onset times (s) of stressed vowels: espeak ``'`` (primary) marks or ARPAbet stress digit 1."""
+    times = []
+    for p in phones:
+        if p.phone.startswith("'") or (p.phone[-1:] == "1" and p.phone[:-1].isalpha()):
+            times.append(p.start)
+    return times
+
+
+# ---------------------------------------------------------------------------------------------------------- head
+def head_motion(
+    num_frames: int,
+    fps: float,
+    *,
+    arousal: torch.Tensor,
+    posture: torch.Tensor,
+    stresses: Sequence[float] = (),
+    config: TeacherConfig = TeacherConfig(),
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Head rotation (pitch, yaw, roll; radians) and translation (m), per frame.
+
+    Args:
+        arousal (`torch.Tensor` of shape `(frames,)`): in [-1, 1]; scales drift and nods.
+        posture (`torch.Tensor` of shape `(frames, 3)`): emotion-driven rotation offset in radians.
+        stresses: onset times of stressed syllables (nod candidates).
+
+    Returns:
+        ``(rotation, translation)``, each `torch.Tensor` of shape `(frames, 3)`.
+    """
+    gain = (1.0 + 0.5 * arousal).clamp(0.4, 1.6)
+    drift = head_sway(num_frames, fps, config.head_drift_deg, config.head_drift_tau, generator)
+    rot = drift * gain[:, None] + posture
+    if stresses:
+        keep = torch.rand(len(stresses), generator=generator) < config.nod_probability
+        times = [s for s, k in zip(stresses, keep.tolist(), strict=True) if k]
+        amps = (torch.rand(len(times), generator=generator) * 0.6 + 0.7) * math.radians(config.nod_deg)
+        nods = bumps(times, amps.tolist(), num_frames, fps, sigma=0.09, lead=0.05)
+        rot[:, 0] += nods * gain  # positive pitch = nose down
+    trans = torch.stack(
+        [rot[:, 1], -rot[:, 0], torch.zeros(num_frames)], -1
+    ) * config.translation_per_radian + 0.002 * torch.stack(
+        [ou_process(num_frames, fps, 2.0, 1.0, generator) for _ in range(3)], -1
+    )
+    return rot, trans
+
+
+# ---------------------------------------------------------------------------------------------------------- gaze
+def gaze_motion(
+    num_frames: int,
+    fps: float,
+    *,
+    offset: torch.Tensor,
+    phrase_starts: Sequence[float] = (),
+    config: TeacherConfig = TeacherConfig(),
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Gaze (yaw, pitch) in radians: piecewise-constant fixations joined by one-frame saccades.
+
+    Args:
+        offset (`torch.Tensor` of shape `(frames, 2)`): emotion-driven gaze offset (e.g. down in sadness).
+        phrase_starts: times where speakers tend to look away.
+
+    Returns:
+        `torch.Tensor` of shape `(frames, 2)`.
+    """
+    fixations = gaze_fixations(
+        num_frames,
+        fps,
+        aversion_deg=config.gaze_aversion_deg,
+        at_camera=config.gaze_at_camera,
+        fixation_s=config.fixation_seconds,
+        phrase_starts=phrase_starts,
+        generator=generator,
+    )
+    return fixations + offset
+
+
+# ------------------------------------------------------------------------------------------------------ teacher
+def teacher_motion(
+    num_frames: int,
+    *,
+    fps: float = 25.0,
+    phones: Sequence = (),
+    emotion: EmotionTrack | None = None,
+    expression: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    config: TeacherConfig = TeacherConfig(),
+):
+    """Rule-based talking motion for ``num_frames`` frames.
+
+    Args:
+        num_frames: frames (at ``fps``).
+        fps: frame rate.
+        phones: :class:`~emogen.speech.PhoneSegment` timings in seconds (espeak or ARPAbet); empty = silent.
+        emotion: the emotion over time (resampled to ``num_frames``); drives arousal-dependent rates, posture and
+            gaze. ``None`` = neutral.
+        expression (`torch.Tensor` of shape `(frames, 52)`, *optional*): ARKit expression weights for the emotion
+            (``ExpressionPrior()(track)`` from the control layer).
+        generator: randomness for blinks, head and gaze.
+        config: amplitudes and rates.
+
+    Returns:
+        :class:`~emogen.motion.MotionTrack` with ``num_frames`` frames.
+    """
+    from emogen.speech.visemes import phones_to_arkit  # noqa: PLC0415
+
+    if not isinstance(num_frames, int) or num_frames < 1:
+        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
+    if expression is not None and tuple(expression.shape) != (num_frames, NUM_BLENDSHAPES):
+        raise ValueError(f"expression must have shape ({num_frames}, 52), got {tuple(expression.shape)}.")
+    if emotion is not None:
+        emotion = emotion.resample(fps=fps, num_frames=num_frames)
+        vad = emotion.vad.float().cpu()
+        probs, intensity = emotion.probs.float().cpu(), emotion.intensity.float().cpu()
+    else:
+        vad = torch.zeros(num_frames, 3)
+        probs = torch.zeros(num_frames, len(LABELS))
+        probs[:, 0] = 1.0
+        intensity = torch.zeros(num_frames)
+    arousal = vad[:, 1]
+    phones = list(phones)
+    active = speech_activity(phones, num_frames, fps)
+
+    # lips and jaw: visemes, wider with arousal
+    articulation = config.articulation_scale * (1.0 + config.articulation_arousal_gain * arousal).clamp(0.6, 1.5)
+    visemes = phones_to_arkit(phones, fps, num_frames=num_frames) if phones else torch.zeros(num_frames, 52)
+    visemes = (visemes * articulation[:, None]).clamp(0, 1)
+    expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
+    jaw = ARKIT_INDEX["jawOpen"]
+    expr[:, jaw] *= 1.0 - 0.5 * smooth(active, fps, 0.1)
+    blend = 1.0 - (1.0 - visemes) * (1.0 - expr)
+
+    # eyebrows on stressed syllables
+    stresses = stressed_onsets(phones)
+    if stresses:
+        keep = torch.rand(len(stresses), generator=generator) < config.brow_probability
+        times = [s for s, k in zip(stresses, keep.tolist(), strict=True) if k]
+        brow = bumps(times, [config.brow_raise] * len(times), num_frames, fps, sigma=0.12)
+        for name, w in (("browInnerUp", 1.0), ("browOuterUpLeft", 0.7), ("browOuterUpRight", 0.7)):
+            i = ARKIT_INDEX[name]
+            blend[:, i] = 1.0 - (1.0 - blend[:, i]) * (1.0 - w * brow.clamp(0, 1))
+
+    # blinks: rest → conversation rate, faster with arousal, likelier in pauses
+    rate = config.blink_rate_rest + (config.blink_rate_speaking - config.blink_rate_rest) * smooth(active, fps, 1.0)
+    rate = rate * (1.0 + config.blink_arousal_gain * arousal) * (1.0 + 0.5 * (1.0 - active))
+    blink = sample_blinks(num_frames, fps, rate, generator)
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        i = ARKIT_INDEX[name]
+        blend[:, i] = torch.maximum(blend[:, i], blink)
+
+    # head: drift + nods + posture (sad: down; surprised: back; dominance: raised)
+    sad = probs[:, _SAD] * intensity
+    surprised = probs[:, _SURPRISED] * intensity
+    posture = torch.zeros(num_frames, 3)
+    posture[:, 0] = 0.12 * sad - 0.06 * surprised - 0.06 * vad[:, 2]
+    posture[:, 2] = 0.03 * vad[:, 0].clamp(min=0)  # a slight tilt when pleased
+    rotation, translation = head_motion(
+        num_frames, fps, arousal=arousal, posture=posture, stresses=stresses, config=config, generator=generator
+    )
+
+    # gaze: fixations, aversions at phrase starts, lowered in sadness
+    phrase_starts = [p.end for p in phones if _is_pause(p.phone)]
+    offset = torch.stack([torch.zeros(num_frames), 0.15 * sad], -1)
+    gaze = gaze_motion(num_frames, fps, offset=offset, phrase_starts=phrase_starts, config=config, generator=generator)
+    return MotionTrack(
+        blendshapes=blend.clamp(0, 1), head_rotation=rotation, head_translation=translation, gaze=gaze, fps=fps
+    )

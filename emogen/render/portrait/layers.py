@@ -1,0 +1,169 @@
+"""Once-per-photo texture layers of the portrait animator, computed from the photo and its landmarks.
+
+* :func:`fill_mouth` — the photo with its mouth interior inpainted with lip colour (inner-lip landmarks are ~1 px
+  off, so closed lips would otherwise show teeth);
+* :func:`eyeball_layer` — each eye opening extended outwards with its own sclera colour, so an iris moved by gaze
+  reveals white of the eye beside it;
+* :func:`relax_delta` — a "relaxed" skin layer (smile creases lightened) blended in by how much of the photo's smile
+  the motion takes away;
+* :func:`wrinkle_layers` — darkening maps of expression wrinkles, weighted per frame by the expression;
+* :func:`teeth_colour` — the colour to draw synthetic teeth with.
+
+All work at the photo's resolution or the (smaller) working resolution the canvas chooses; landmarks are in the
+same pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...face.blendshapes import face_topology
+
+__all__ = ["eyeball_layer", "fill_mouth", "poly_mask", "relax_delta", "teeth_colour", "wrinkle_layers"]
+
+
+def poly_mask(shape: tuple[int, int], poly: np.ndarray, dilate: float = 0.0) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+    r = int(round(dilate))
+    if r > 0:
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    elif r < 0:
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (-2 * r + 1, -2 * r + 1)))
+    return mask
+
+
+def fill_mouth(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
+    """Inpaint the photo's mouth interior (teeth, cavity) with the surrounding lip colour."""
+    import cv2
+
+    g = face_topology().groups
+    loop = np.concatenate([pts[list(g.lips_inner_upper)], pts[list(g.lips_inner_lower)][::-1]])
+    mask = poly_mask(win.shape[:2], loop, dilate=max(1.0, 0.03 * ipd_px))
+    return cv2.inpaint(win, (mask > 0).astype(np.uint8), max(2.0, 0.06 * ipd_px), cv2.INPAINT_TELEA)
+
+
+def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
+    """The eyeballs: each eye opening, extended outwards with its own sclera colour (not the lids' or lashes'),
+    so an iris moved by gaze reveals white of the eye beside it."""
+    import cv2
+
+    g = face_topology().groups
+    out = win.astype(np.float32)
+    for up, lo in ((g.left_eye_upper, g.left_eye_lower), (g.right_eye_upper, g.right_eye_lower)):
+        loop = np.concatenate([pts[list(up)], pts[list(lo)][::-1]])
+        known = poly_mask(win.shape[:2], loop, dilate=-max(1.0, 0.015 * ipd_px)) > 128
+        if known.sum() < 4:
+            continue
+        inside = win[known].astype(np.float32)
+        lum = inside.mean(-1)
+        sclera = np.median(inside[lum >= np.quantile(lum, 0.75)], 0) * 0.92  # slightly shaded
+        region = poly_mask(win.shape[:2], loop, dilate=max(3.0, 0.25 * ipd_px)) > 0
+        alpha = cv2.GaussianBlur(known.astype(np.float32), (0, 0), max(0.6, 0.012 * ipd_px))[..., None]
+        blend = alpha * win.astype(np.float32) + (1 - alpha) * sclera
+        out[region] = blend[region]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def relax_delta(
+    photo: np.ndarray, pts: np.ndarray, ipd_px: float, identity: np.ndarray, rest_smile: float, strength: float = 1.0
+) -> np.ndarray:
+    """Once-per-photo relaxed skin layer (as a delta): smile creases in the cheek area lightened."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    if strength <= 0 or rest_smile < 0.2:
+        return np.zeros((h, w, 3), np.float32)
+    ident = identity  # face frame, IPD units
+    # A soft crescent around the mouth where smiles fold the skin (nasolabial folds, dimples, cheek bulge),
+    # in the face's own (neutral) coordinates: elliptical radius about the mouth centre 0.8-1.5, nostrils out.
+    centre = ident[[13, 14, 61, 291]].mean(0)
+    rx, ry = 0.55, 0.5
+    r = np.hypot((ident[:468, 0] - centre[0]) / rx, (ident[:468, 1] - centre[1]) / ry)
+    band = np.clip((r - 0.75) / 0.2, 0, 1) * np.clip((1.7 - r) / 0.25, 0, 1)
+    above = ident[:468, 1] - ident[2, 1]  # height above the nose base (landmark 2, subnasale)
+    band *= np.clip(1.0 - above / 0.25, 0, 1) * np.clip((np.abs(ident[:468, 0]) - 0.18) / 0.12, 0, 1)
+    weights = torch.zeros(1, 478, 1)
+    weights[0, :468, 0] = torch.from_numpy(band).float()
+    from ..raster import TorchRasterizer
+
+    pos = torch.zeros(1, 478, 3)
+    pos[0, :, :2] = torch.from_numpy(pts).float()
+    frag = TorchRasterizer()(pos, torch.from_numpy(face_topology().faces), weights, h, w)
+    mask = frag.attributes[0, ..., 0].numpy().astype(np.float32)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.03 * ipd_px))
+    img = photo.astype(np.float32) / 255
+    fine = cv2.GaussianBlur(img, (0, 0), max(0.6, 0.012 * ipd_px))
+    coarse = cv2.GaussianBlur(img, (0, 0), max(2.0, 0.15 * ipd_px))
+    band = (fine - coarse).mean(-1, keepdims=True)  # luminance band-pass: folds, dimples, their highlights
+    # creases (darker than their surroundings) take the colour of the skin around them — luminance *and*
+    # chroma, since skin in shadow is also more saturated; mid-scale highlights are flattened by 60 %
+    crease = np.clip(-band / 0.03, 0.0, 1.0)
+    delta = (coarse - img) * crease - 0.6 * np.maximum(band, 0.0)
+    return (delta * mask[..., None] * strength).astype(np.float32)
+
+
+def wrinkle_layers(shape: tuple[int, int], pts: np.ndarray, ipd_px: float) -> np.ndarray:
+    """Darkening maps of expression wrinkles in photo space, ``(h, w, 3)`` in [0, 1]: vertical glabellar lines
+    (corrugator, AU4), horizontal lines across the nose bridge (AU9) and forehead lines (frontalis, AU1/AU2)
+    — the creases that make lowered brows, a wrinkled nose and raised brows readable (FACS manual, Ekman et al.
+    2002). Placed from the landmarks; weighted per frame by the brow/nose blendshapes.
+    """
+    import cv2
+
+    h, w = shape
+    out = np.zeros((h, w, 3), np.float32)
+    g = face_topology().groups
+    s = 8  # sub-pixel precision for cv2 drawing
+    thick = max(1, int(round(0.022 * ipd_px)))
+    eye_r = pts[list(g.right_eye_upper) + list(g.right_eye_lower)].mean(0)
+    eye_l = pts[list(g.left_eye_upper) + list(g.left_eye_lower)].mean(0)
+    across = (eye_l - eye_r) / max(np.linalg.norm(eye_l - eye_r), 1e-6)  # unit vector, subject's left
+    up = np.array([across[1], -across[0]])  # image "up" along the face (y is down)
+    if up[1] > 0:
+        up = -up
+    mid = (eye_r + eye_l) / 2
+
+    def line(channel: int, a: np.ndarray, b: np.ndarray, strength: float, bow: float = 0.0) -> None:
+        layer = np.zeros((h, w), np.float32)
+        n = 9
+        t = np.linspace(0, 1, n)[:, None]
+        p = a + (b - a) * t + up * bow * ipd_px * np.sin(np.pi * t)
+        cv2.polylines(layer, [np.round(p * s).astype(np.int32)], False, strength, thick, cv2.LINE_AA, shift=3)
+        out[..., channel] = np.maximum(out[..., channel], layer)
+
+    def at(x: float, y: float) -> np.ndarray:  # face-aligned offsets in IPD from the eye midpoint
+        return mid + (across * x + up * y) * ipd_px
+
+    # glabella: two short lines converging downwards between the inner brows
+    for side in (-1, 1):
+        line(0, at(side * 0.085, 0.42), at(side * 0.06, 0.24), 0.22)
+    # nose bridge: three short horizontal creases
+    for y in (0.02, 0.09, 0.16):
+        line(1, at(-0.11, y), at(0.11, y), 0.18, bow=0.01)
+    # forehead: three long horizontal lines above the brows
+    for y in (0.62, 0.76, 0.9):
+        line(2, at(-0.55, y - 0.03), at(0.55, y - 0.03), 0.15, bow=0.04)
+    blur = max(0.7, 0.018 * ipd_px)
+    return cv2.GaussianBlur(out, (0, 0), blur)
+
+
+def teeth_colour(win: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    g = face_topology().groups
+    loop = np.concatenate([pts[list(g.lips_inner_upper)], pts[list(g.lips_inner_lower)][::-1]])
+    mask = poly_mask(win.shape[:2], loop) > 128
+    default = np.array([0.92, 0.88, 0.80])
+    if mask.sum() < 12:
+        return default
+    px = win[mask].astype(np.float32) / 255
+    lum = px.mean(-1)
+    bright = px[lum >= np.quantile(lum, 0.7)]
+    if bright.mean() < 0.45:  # open mouth but no teeth visible
+        return default
+    col = np.median(bright, 0)
+    col = 0.5 * col + 0.5 * col.mean()  # desaturate
+    col = 0.4 * col * (0.86 / max(col.mean(), 1e-3)) + 0.6 * default  # bright, warm white
+    return np.clip(col, 0.55, 0.92)

@@ -1,0 +1,443 @@
+"""``EmoTalkingHeadPipeline``: portrait + (audio | text) + emotion → talking-head frames, audio, motion, emotion.
+
+Text is spoken by the emotional TTS (:func:`emogen.controls.speech_pieces` + :func:`emogen.speech.speak` on the
+registered ``tts`` component, so the voice carries the same emotion as the face); audio is used as given, and with no
+``emotion`` the face follows the emotion of the voice (speech-emotion diarization, :mod:`emogen.diarize`). The
+:class:`~emogen.models.MotionDenoiser` turns 16 kHz log-mel features + the emotion (encoded by the
+:class:`~emogen.controls.EmotionEncoder`) into a :class:`~emogen.motion.MotionTrack` at its trained rate (25 fps)
+with two guidance scales (``audio_guidance_scale``: lip sync; ``emotion_guidance_scale``: intensity), window by
+window for long audio. The motion is then shaped (:mod:`emogen.motion.shaping`: lips from phone timings, head
+motion scale, frame rate, blinks and gaze) and the :class:`~emogen.render.PortraitAnimator` renders it.
+
+The shipped weights are a diffusers pipeline folder (``weights/talking_head``: ``model_index.json``,
+``motion_denoiser/``, ``emotion_encoder/``, ``scheduler/``, ``tts/``); ``EmoTalkingHeadPipeline.from_pretrained()``
+with no path loads them offline. The animator is not serialised (a run-time choice of rasteriser and device).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, DiffusionPipeline
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
+from diffusers.utils import BaseOutput
+
+from emogen.assets import shipped_weights_dir
+from emogen.audio import SAMPLE_RATE, log_mel
+from emogen.controls import ExpressionPrior, make_dynamics, resolve_emotion, smooth_track, speech_pieces
+from emogen.controls.dynamics import Dynamics
+from emogen.controls.encoder import EmotionEncoder
+from emogen.controls.parse import EmotionSpec, parse_emotion_spec
+from emogen.emotion import EmotionConditioning, EmotionTrack
+from emogen.io.audio import AudioInput, load_audio
+from emogen.io.image import PortraitInput
+from emogen.models import MotionDenoiser, frame_audio_features, sample_motion
+from emogen.motion import MotionTrack
+from emogen.motion.shaping import check_gaze, lip_sync_from_phones, shape_motion
+from emogen.speech import PhoneSegment, speak
+from emogen.speech.engine import TTSComponent
+
+from ..defaults import DEFAULTS, LIMITS
+from ..pipeline_utils import check_int, check_number, is_batch_spec, progress_enabled
+
+__all__ = ["EmoTalkingHeadPipeline", "TalkingHeadOutput"]
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_TYPES = ("np", "pt", "motion")
+LIP_SYNC_MODES = ("auto", "phones", "model")
+
+
+@dataclass(frozen=True)
+class TalkingHeadOutput(BaseOutput):
+    """Output of :class:`EmoTalkingHeadPipeline`.
+
+    A call makes one clip unless ``emotion`` is a list or ``num_videos_per_prompt > 1`` (or the precomputed
+    ``emotion_conditioning`` holds several clips); then ``frames`` gains a leading batch axis and ``motion``,
+    ``emotion_track`` become lists, one entry per clip.
+
+    Args:
+        frames: uint8 frames `(frames, height, width, 3)` (batched: `(batch, frames, height, width, 3)`), an
+            ``np.ndarray`` or a ``torch.Tensor``; ``None`` for ``output_type="motion"``.
+        audio (`np.ndarray` of shape `(samples,)`): the speech, mono float32 at ``sample_rate`` (the TTS's own rate
+            for ``text``, 16 kHz for ``audio``), shared by every clip of a batch.
+        sample_rate: samples per second of ``audio``.
+        motion: the motion actually rendered (ARKit-52 + head pose + gaze per frame, at the output ``fps``).
+        emotion_track: the emotion per output frame (from the spec, the text's tags or the diarized voice);
+            ``None`` when only ``emotion_conditioning`` was given.
+        emotion_conditioning: what the denoiser was conditioned on, `(batch, model frames, D)` at the model's rate
+            (each denoising window pools its own frames, :meth:`~emogen.controls.EmotionEncoder.window`); passed
+            back as ``emotion_conditioning`` it reproduces the call exactly, for any clip length.
+        phones: phone timings when the speech came from ``text``.
+    """
+
+    frames: np.ndarray | torch.Tensor | None
+    audio: np.ndarray
+    sample_rate: int
+    motion: MotionTrack | list[MotionTrack]
+    emotion_track: EmotionTrack | list[EmotionTrack] | None
+    emotion_conditioning: EmotionConditioning
+    phones: list[PhoneSegment] | None = None
+
+
+@dataclass(frozen=True)
+class _Speech:
+    """The soundtrack of a call: 16 kHz samples for the model, the audio returned, phones and spoken emotion."""
+
+    waveform: np.ndarray
+    audio: np.ndarray
+    sample_rate: int
+    phones: list[PhoneSegment] | None
+    spoken: EmotionTrack | None
+
+
+class EmoTalkingHeadPipeline(DiffusionPipeline):
+    """Emotion-controllable talking head from one photo.
+
+    Args:
+        emotion_encoder: EmotionTrack → EmotionConditioning (trained with the denoiser).
+        motion_denoiser: audio + emotion → motion diffusion transformer.
+        scheduler: a diffusers scheduler with ``prediction_type="sample"`` (DDIM by default; DPM-Solver works).
+        tts: the speech engine component for ``text`` input (default espeak-ng).
+        animator: the portrait renderer (:class:`~emogen.render.PortraitAnimator`); not serialised, created on
+            first use when ``None``. Pass it to ``from_pretrained(path, animator=…)`` to choose the backend.
+
+    Example:
+        >>> pipe = EmoTalkingHeadPipeline.from_pretrained()          # the shipped weights, offline
+        >>> out = pipe(skimage.data.astronaut(), text="We won the match!", emotion="happy:0.8")
+        >>> out.frames.shape, out.motion.num_frames, out.motion.fps
+    """
+
+    model_cpu_offload_seq = "emotion_encoder->motion_denoiser"
+    _optional_components = ["tts"]
+    _callback_tensor_inputs = ["latents"]
+
+    def __init__(
+        self,
+        emotion_encoder: EmotionEncoder,
+        motion_denoiser: MotionDenoiser,
+        scheduler: DDIMScheduler,
+        tts: TTSComponent | None = None,
+        animator=None,
+    ) -> None:
+        super().__init__()
+        self.register_modules(
+            emotion_encoder=emotion_encoder, motion_denoiser=motion_denoiser, scheduler=scheduler, tts=tts
+        )
+        self._animator = animator
+
+    # ------------------------------------------------------------------------------------------------ loading
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs
+    ) -> EmoTalkingHeadPipeline:
+        """Load a pipeline folder (diffusers format); with no path, the shipped ``weights/talking_head`` (offline).
+
+        Keyword arguments are diffusers' (``torch_dtype``, components to replace, ``animator=…``).
+        """
+        if pretrained_model_name_or_path is None:
+            pretrained_model_name_or_path = shipped_weights_dir("talking_head")
+            if not (pretrained_model_name_or_path / "model_index.json").is_file():
+                raise FileNotFoundError(
+                    f"The shipped talking-head weights are missing ({pretrained_model_name_or_path}); "
+                    "reinstall emogen."
+                )
+        return super().from_pretrained(os.fspath(pretrained_model_name_or_path), **kwargs)
+
+    @property
+    def animator(self):
+        if self._animator is None:
+            from emogen.render import PortraitAnimator
+
+            self._animator = PortraitAnimator()
+        return self._animator
+
+    @property
+    def model_fps(self) -> float:
+        """Frame rate the motion model runs at (its training rate)."""
+        return float(self.motion_denoiser.config.fps)
+
+    # ------------------------------------------------------------------------------------------------ checks
+    def check_inputs(
+        self, image, audio, text, emotion, emotion_conditioning, num_inference_steps, head_motion_scale,
+        blink_rate, gaze, lip_sync, articulation, fps, height, width, num_videos_per_prompt, output_type,
+        callback_on_step_end_tensor_inputs,
+    ) -> None:  # fmt: skip
+        """Raise ``ValueError`` / ``TypeError`` naming the bad value and what is accepted."""
+        if (audio is None) == (text is None):
+            raise ValueError("Pass exactly one of `audio` (a file, array or tensor) or `text` (words to speak).")
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"text must be a string, got {type(text).__name__}.")
+        if text is not None and not text.strip():
+            raise ValueError("text is empty; give the words to speak, e.g. pipe(photo, text='Hello there!').")
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {', '.join(map(repr, OUTPUT_TYPES))}, got {output_type!r}.")
+        if image is None and output_type != "motion":
+            raise ValueError(
+                "image (a portrait: path, PIL image, array or tensor) is required unless output_type='motion'."
+            )
+        if emotion is not None and emotion_conditioning is not None:
+            raise ValueError("Pass either `emotion` or `emotion_conditioning` (its precomputed twin), not both.")
+        if emotion_conditioning is not None and not isinstance(emotion_conditioning, EmotionConditioning):
+            raise TypeError(
+                f"emotion_conditioning must be an EmotionConditioning, got {type(emotion_conditioning).__name__}."
+            )
+        if is_batch_spec(emotion):
+            if not emotion:
+                raise ValueError("emotion is an empty list; give one spec per clip, e.g. ['happy', 'sad'].")
+            if text is not None:
+                raise ValueError(
+                    "A list of emotions needs `audio` (one soundtrack shared by every clip); with `text` the voice "
+                    "itself carries the emotion, so call the pipeline once per emotion."
+                )
+        for spec in emotion if is_batch_spec(emotion) else [emotion]:
+            if isinstance(spec, str):
+                parse_emotion_spec(spec)  # an unknown label fails before any work
+        check_int(num_inference_steps, "num_inference_steps", *LIMITS.num_inference_steps)
+        check_number(head_motion_scale, "head_motion_scale", 0.0, 10.0)
+        check_number(blink_rate, "blink_rate", 0.0, 120.0)
+        check_gaze(gaze)
+        if lip_sync not in LIP_SYNC_MODES:
+            raise ValueError(f"lip_sync must be one of {', '.join(map(repr, LIP_SYNC_MODES))}, got {lip_sync!r}.")
+        if lip_sync == "phones" and text is None:
+            raise ValueError("lip_sync='phones' needs `text` (phone timings come from the TTS); use 'model'.")
+        check_number(articulation, "articulation", 0.0, 2.0)
+        check_number(fps, "fps", 0.0, LIMITS.fps, lo_open=True)
+        for name, value in (("height", height), ("width", width)):
+            if value is not None:
+                check_int(value, name, *LIMITS.size)
+        check_int(num_videos_per_prompt, "num_videos_per_prompt", 1)
+        bad = [k for k in callback_on_step_end_tensor_inputs if k not in self._callback_tensor_inputs]
+        if bad:
+            raise ValueError(
+                f"callback_on_step_end_tensor_inputs {bad} are not available; "
+                f"accepted: {self._callback_tensor_inputs}."
+            )
+
+    # ------------------------------------------------------------------------------------------------ steps
+    def encode_emotion(
+        self, tracks: EmotionTrack | Sequence[EmotionTrack], num_frames: int | None = None
+    ) -> EmotionConditioning:
+        """Encode emotion track(s) at the model's frame rate: `(batch, num_frames, D)` conditioning.
+
+        Use it to precompute ``emotion_conditioning``: ``num_frames = round(seconds of audio · 25)``.
+        """
+        tracks = [tracks] if isinstance(tracks, EmotionTrack) else list(tracks)
+        fps = self.model_fps
+        tracks = [t.resample(fps=fps, num_frames=num_frames) if num_frames else t.resample(fps=fps) for t in tracks]
+        return self.emotion_encoder(tracks, num_frames=num_frames, fps=fps)
+
+    def prepare_speech(self, text, audio, emotion, sample_rate, voice, speed) -> _Speech:
+        """Text → emotional speech (the voice carries the emotion and its tags), or the given audio as it is."""
+        if text is None:
+            waveform, _ = load_audio(audio, SAMPLE_RATE, source_rate=sample_rate)
+            return _Speech(waveform, waveform, SAMPLE_RATE, None, None)
+        if self.tts is None:
+            raise ValueError("This pipeline has no `tts` component; pass `audio`, or load one with tts=EspeakTTS().")
+        pieces, track = speech_pieces(text, emotion)
+        speech = speak(pieces, self.tts, track=track, voice=voice, speed=speed, progress=progress_enabled(self))
+        waveform, _ = load_audio(speech.waveform, SAMPLE_RATE, source_rate=speech.sample_rate)
+        return _Speech(waveform, speech.waveform, speech.sample_rate, list(speech.phones), speech.emotion_track)
+
+    def audio_features(self, waveform: np.ndarray, num_frames: int) -> torch.Tensor:
+        """Frame-aligned log-mel features `(1, num_frames, audio_dim)` at the model's rate."""
+        cfg = self.motion_denoiser.config
+        mel = log_mel(waveform, SAMPLE_RATE, n_mels=cfg.mel_bins, device=self.motion_denoiser.device)
+        return frame_audio_features(mel, num_frames, fps=self.model_fps, stack=cfg.audio_dim // cfg.mel_bins)[None]
+
+    def emotion_tracks(
+        self, specs: list, speech: _Speech, num_frames: int, dynamics: Dynamics | None
+    ) -> list[EmotionTrack]:
+        """One track per clip at the model's rate: the spoken emotion (text), a spec, or the diarized voice."""
+        fps, diarized, tracks = self.model_fps, None, []
+        for spec in specs:
+            if speech.spoken is not None:
+                track = smooth_track(speech.spoken, dynamics)
+            elif spec is not None:
+                track = resolve_emotion(spec, fps=fps, num_frames=num_frames, dynamics=dynamics)
+            else:
+                if diarized is None:
+                    from emogen.diarize import diarize
+
+                    diarized = diarize(speech.waveform, SAMPLE_RATE).to_track(fps=fps, mode="segments")
+                    diarized = smooth_track(diarized, dynamics)
+                track = diarized
+            tracks.append(track.resample(fps=fps, num_frames=num_frames))
+        return tracks
+
+    def denoise_motion(
+        self, features, conditioning, num_inference_steps, audio_guidance_scale, emotion_guidance_scale, generator,
+        latents, window, overlap, callback_on_step_end, tensor_inputs,
+    ) -> list[MotionTrack]:  # fmt: skip
+        """Sample motion at the model's rate, window by window, each window conditioned on its own frames."""
+        encoder, b = self.emotion_encoder, conditioning.batch_size
+        step = [0]
+
+        def on_step(window_index: int, step_index: int, timestep: torch.Tensor, x: torch.Tensor):
+            outputs = None
+            if callback_on_step_end is not None:
+                kwargs = {k: v for k, v in {"latents": x}.items() if k in tensor_inputs}
+                outputs = callback_on_step_end(self, step[0], timestep, kwargs)
+            step[0] += 1
+            return outputs.get("latents") if isinstance(outputs, dict) else None
+
+        x = sample_motion(
+            self.motion_denoiser, self.scheduler, features.shape[1],
+            audio_features=features.expand(b, -1, -1),
+            emotion=lambda start, stop: encoder.window(conditioning, start, stop),
+            null_emotion=lambda start, stop: encoder.null_conditioning(b, stop - start, self.model_fps),
+            num_inference_steps=num_inference_steps, audio_guidance_scale=audio_guidance_scale,
+            emotion_guidance_scale=emotion_guidance_scale, generator=generator, latents=latents, window=window,
+            overlap=overlap, callback=on_step, progress=progress_enabled(self),
+        )  # fmt: skip
+        return self.motion_denoiser.unpack_motion(x, fps=self.model_fps)
+
+    # ------------------------------------------------------------------------------------------------ call
+    @torch.no_grad()
+    def __call__(
+        self,
+        image: PortraitInput | None = None,
+        audio: AudioInput | None = None,
+        text: str | None = None,
+        emotion: EmotionSpec | list[EmotionSpec | None] | None = None,
+        emotion_conditioning: EmotionConditioning | None = None,
+        sample_rate: int | None = None,
+        voice: str | None = DEFAULTS.voice,
+        speed: float = 1.0,
+        num_inference_steps: int = DEFAULTS.num_inference_steps,
+        audio_guidance_scale: float = DEFAULTS.audio_guidance_scale,
+        emotion_guidance_scale: float = DEFAULTS.emotion_guidance_scale,
+        head_motion_scale: float = DEFAULTS.head_motion_scale,
+        blink_rate: float = DEFAULTS.blink_rate,
+        gaze: str | tuple[float, float] | None = None,
+        lip_sync: str = "auto",
+        articulation: float = DEFAULTS.articulation,
+        emotion_dynamics: str | Dynamics | None = DEFAULTS.emotion_dynamics,
+        fps: float = DEFAULTS.fps,
+        height: int | None = None,
+        width: int | None = None,
+        num_videos_per_prompt: int = 1,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        window: int = 200,
+        overlap: int = 25,
+        output_type: str = "np",
+        return_dict: bool = True,
+        callback_on_step_end: Callable | PipelineCallback | MultiPipelineCallbacks | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> TalkingHeadOutput | tuple:
+        """Animate ``image`` speaking ``audio`` (or ``text``) with ``emotion``.
+
+        Args:
+            image: portrait (path, PIL image, array or tensor); may be ``None`` for ``output_type="motion"``.
+            audio: speech (path, or samples at ``sample_rate``, default 16 kHz); exclusive with ``text``.
+            text: words to speak with the emotional TTS (tags ``[happy] … [sad:0.7] …`` allowed).
+            emotion: any spec :func:`~emogen.controls.resolve_emotion` accepts (label, ``label:intensity``, mixture,
+                ``vad:v,a,d``, free text, timeline ``"0s neutral, 1.2s happy:0.8"``). ``None``: with ``audio``,
+                follow the voice's diarized emotion; with ``text``, its tags, else neutral. A **list** (with
+                ``audio``) makes one clip per entry. ``emotion_conditioning`` is its precomputed twin.
+            voice, speed: TTS voice and rate for ``text``.
+            num_inference_steps, audio_guidance_scale, emotion_guidance_scale: denoising steps, lip-sync strength
+                and emotion intensity (which never costs lip sync, :meth:`MotionDenoiser.guided_forward`).
+            head_motion_scale, blink_rate, gaze: see :func:`emogen.motion.shaping.shape_motion`.
+            lip_sync: ``"phones"`` (visemes from the TTS's phone timings), ``"model"`` (predicted from the audio)
+                or ``"auto"`` (phones for ``text``, else the model); ``articulation`` scales the phone visemes.
+            emotion_dynamics: how the face moves between emotions (timelines, tagged sentences, diarized
+                segments): ``"first-order"``, ``"second-order"``, a dynamics object or ``None`` (steps).
+            fps, height, width: output frame rate and size (see :meth:`PortraitAnimator.frame_size`).
+            num_videos_per_prompt, generator, latents: clips per emotion; their noise (a list of generators
+                seeds each clip as a single call would).
+            window, overlap: frames per denoising window and their overlap (long audio).
+            output_type: ``"np"``, ``"pt"`` or ``"motion"`` (no rendering); ``return_dict``: else a tuple.
+            callback_on_step_end, callback_on_step_end_tensor_inputs: diffusers step callbacks (``"latents"``:
+                the current window of normalised motion; a returned ``"latents"`` replaces it).
+
+        Returns:
+            :class:`TalkingHeadOutput` (see there for the batched form).
+        """
+        # 1. Check inputs
+        if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
+            callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
+        tensor_inputs = list(callback_on_step_end_tensor_inputs or ["latents"])
+        self.check_inputs(
+            image, audio, text, emotion, emotion_conditioning, num_inference_steps, head_motion_scale, blink_rate,
+            gaze, lip_sync, articulation, fps, height, width, num_videos_per_prompt, output_type, tensor_inputs,
+        )  # fmt: skip
+        dynamics = make_dynamics(emotion_dynamics)
+        specs = list(emotion) if is_batch_spec(emotion) else [emotion]
+
+        # 2. Speech: text is spoken with its emotion, audio is used as given
+        speech = self.prepare_speech(text, audio, emotion, sample_rate, voice, speed)
+        duration = len(speech.waveform) / SAMPLE_RATE
+        num_frames, num_out = max(1, round(duration * self.model_fps)), max(1, round(duration * fps))
+
+        # 3. Audio features at the model's frame rate
+        features = self.audio_features(speech.waveform, num_frames)
+
+        # 4. The portrait (before denoising and diarization, so that a photo without a face fails early)
+        prepared = self.animator.prepare(image) if output_type != "motion" else None
+
+        # 5. Emotion → tracks → conditioning (or the precomputed conditioning)
+        tracks = None
+        if emotion_conditioning is None:
+            tracks = self.emotion_tracks(specs, speech, num_frames, dynamics)
+            tracks = [t for t in tracks for _ in range(num_videos_per_prompt)]
+            conditioning = self.emotion_encoder(tracks, num_frames=num_frames, fps=self.model_fps)
+        elif emotion_conditioning.num_frames != num_frames:
+            raise ValueError(
+                f"emotion_conditioning covers {emotion_conditioning.num_frames} frames, but this audio needs "
+                f"{num_frames} (= round({duration:.3f} s · {self.model_fps:g} fps)); see encode_emotion()."
+            )
+        else:
+            conditioning = emotion_conditioning.repeat_interleave(num_videos_per_prompt)
+        batched = is_batch_spec(emotion) or num_videos_per_prompt > 1 or conditioning.batch_size > 1
+        if isinstance(generator, list) and len(generator) != conditioning.batch_size:
+            raise ValueError(f"generator is a list of {len(generator)}, but the batch has {conditioning.batch_size}.")
+
+        # 6. Denoise motion
+        raw = self.denoise_motion(
+            features, conditioning, num_inference_steps, audio_guidance_scale, emotion_guidance_scale, generator,
+            latents, window, overlap, callback_on_step_end, tensor_inputs,
+        )  # fmt: skip
+
+        # 7. Shape the motion: lips from the phone timings, head scale, output frame rate, blinks, gaze
+        if speech.phones is not None and lip_sync != "model":
+            if tracks is None:
+                logger.info("lip_sync from phones needs the emotion track; precomputed conditioning uses the model.")
+            else:
+                prior = ExpressionPrior()
+                raw = [
+                    lip_sync_from_phones(m, speech.phones, t, prior(t), articulation)
+                    for m, t in zip(raw, tracks, strict=True)
+                ]
+        gens = generator if isinstance(generator, list) else [generator] * len(raw)
+        motions = [
+            shape_motion(m, num_out, float(fps), float(head_motion_scale), float(blink_rate), gaze, g)
+            for m, g in zip(raw, gens, strict=True)
+        ]
+        out_tracks = None if tracks is None else [t.resample(fps=fps, num_frames=num_out) for t in tracks]
+
+        # 8. Animate the portrait
+        frames = None
+        if prepared is not None:
+            clips = [self.animator(prepared, m, height=height, width=width, output_type=output_type) for m in motions]
+            frames = (np.stack(clips) if output_type == "np" else torch.stack(clips)) if batched else clips[0]
+
+        # 9. Post-process, return dataclass
+        self.maybe_free_model_hooks()
+        output = TalkingHeadOutput(
+            frames=frames,
+            audio=np.asarray(speech.audio, dtype=np.float32),
+            sample_rate=int(speech.sample_rate),
+            motion=motions if batched else motions[0],
+            emotion_track=out_tracks if batched or out_tracks is None else out_tracks[0],
+            emotion_conditioning=conditioning,
+            phones=speech.phones,
+        )
+        # explicit: BaseOutput.to_tuple() would drop the fields that are None
+        return output if return_dict else tuple(getattr(output, f) for f in output.__dataclass_fields__)

@@ -1,0 +1,145 @@
+"""Topology, blendshape asset and face rig (real MediaPipe mesh, real astronaut landmarks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from emogen.arkit import ARKIT_INDEX, NUM_BLENDSHAPES
+from emogen.face.blendshapes import canonical_template, face_topology, load_blendshapes
+from emogen.face.rig import FaceRig, gaze_to_blendshapes
+from emogen.face.topology import landmark_groups, load_canonical_mesh
+from emogen.face.tracking import track_face
+
+
+@pytest.fixture(scope="module")
+def face():
+    return track_face(skimage.data.astronaut())
+
+
+@pytest.fixture(scope="module")
+def rig(face):
+    return FaceRig.from_tracking(face)
+
+
+def _w(**kw) -> torch.Tensor:
+    w = torch.zeros(1, NUM_BLENDSHAPES)
+    for k, v in kw.items():
+        w[0, ARKIT_INDEX[k]] = v
+    return w
+
+
+def test_canonical_mesh():
+    mesh = load_canonical_mesh()
+    assert mesh.vertices.shape == (468, 3) and mesh.faces.shape == (898, 3)
+    assert mesh.uvs.min() >= 0 and mesh.uvs.max() <= 1
+    assert mesh.faces.max() == 467
+    # x is the subject's left: landmark 263 (left eye outer corner) has x > 0, nose tip is frontmost
+    assert mesh.vertices[263, 0] > 0 and mesh.vertices[33, 0] < 0
+    assert np.argmax(mesh.vertices[:, 2]) in (1, 4)
+
+
+def test_topology_openings():
+    topo = face_topology()
+    g = landmark_groups()
+    assert len(topo.mouth_faces) == 18 and len(topo.eye_faces) == 28
+    assert len(topo.faces) == 898 - 18 - 28
+    # after cutting, every inner-lip edge between consecutive landmarks is a boundary edge
+    edges = {}
+    for f in topo.faces:
+        for a, b in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])):
+            key = (min(a, b), max(a, b))
+            edges[key] = edges.get(key, 0) + 1
+    for arc in (g.lips_inner_upper, g.lips_inner_lower):
+        for a, b in zip(arc[:-1], arc[1:], strict=False):
+            assert edges[(min(a, b), max(a, b))] == 1
+
+
+def test_blendshape_asset():
+    template, shapes, config = load_blendshapes()
+    assert template.shape == (478, 3) and shapes.shape == (52, 478, 3)
+    assert torch.isfinite(shapes).all()
+    assert config["units"] == "inter-pupil distance"
+    assert torch.allclose(template, torch.from_numpy(canonical_template()).float(), atol=1e-5)
+    peak = shapes.norm(dim=-1).amax(-1)
+    assert (peak[[i for i in range(52)]] < 0.5).all()
+    jaw = shapes[ARKIT_INDEX["jawOpen"]]
+    assert jaw[152, 1] < -0.2  # chin drops
+    assert jaw[10, :].abs().max() < 1e-6  # forehead stays
+    smile = shapes[ARKIT_INDEX["mouthSmileLeft"]]
+    assert smile[291, 0] > 0.05 and smile[291, 1] > 0.1 and smile[291, 2] < 0  # up, out and back
+    assert smile[61].norm() < 0.02  # the other corner stays
+    brow = shapes[ARKIT_INDEX["browInnerUp"]]
+    assert brow[107, 1] > 0.08 and brow[336, 1] > 0.08
+
+
+@pytest.mark.slow
+def test_asset_matches_generator():
+    from emogen.face.authoring import author_blendshapes
+
+    _, shapes, _ = load_blendshapes()
+    assert np.allclose(author_blendshapes(), shapes.numpy(), atol=1e-5)
+
+
+def test_rig_reproduces_photo(rig, face):
+    out = rig()
+    assert out.vertices.shape == (1, 478, 3)
+    assert (out.vertices[0, :, :2] - face.landmarks[:, :2]).abs().max() < 1e-2
+
+
+def test_rig_is_relative_to_photo_expression(rig, face):
+    """The smiling photo: weights 0 take the smile away (corners drop), frown takes them further down."""
+    lift = lambda v: float(v[[61, 291], 1].mean() - v[[13, 14], 1].mean())  # noqa: E731 (pixels, y down)
+    photo = lift(face.landmarks)
+    neutral = lift(rig(_w()).vertices[0])
+    sad = lift(rig(_w(mouthFrownLeft=1, mouthFrownRight=1)).vertices[0])
+    assert rig.rest_weights[ARKIT_INDEX["mouthSmileLeft"]] > 0.5
+    assert photo < neutral < sad  # y grows downwards
+    assert sad - photo > 0.2 * face.inter_pupil_distance
+
+
+def test_rig_blink_closes_eyes(rig, face):
+    g = landmark_groups()
+    v = rig(_w(eyeBlinkLeft=1)).face_vertices[0]
+    up, lo = list(g.left_eye_upper[1:-1]), list(g.left_eye_lower[1:-1])
+    open_ = rig(_w()).face_vertices[0]
+    assert (open_[up, 1].mean() - open_[lo, 1].mean()) > 0.08
+    assert abs(float(v[up, 1].mean() - v[lo, 1].mean())) < 0.02
+    # the other eye is untouched
+    other = list(g.right_eye_upper)
+    assert torch.allclose(v[other], open_[other], atol=1e-4)
+
+
+def test_rig_jaw_pose_gaze(rig):
+    base = rig(_w()).vertices[0]
+    jaw = rig(_w(jawOpen=1)).vertices[0]
+    assert jaw[152, 1] - base[152, 1] > 0.15 * rig.pixels_per_ipd  # chin moves down in the image
+    assert torch.allclose(jaw[10], base[10], atol=1e-3)
+    yaw = rig(_w(), head_rotation=torch.tensor([[0.0, 0.3, 0.0]])).vertices[0]
+    assert yaw[1, 0] - base[1, 0] > 5  # nose moves to the image right
+    gaze = rig(_w(), gaze=torch.tensor([[0.3, 0.0]])).vertices[0]
+    assert gaze[468, 0] > base[468, 0] + 1 and gaze[473, 0] > base[473, 0] + 1
+    assert torch.allclose(gaze[:468], base[:468], atol=1.0)
+    move = rig(_w(), head_translation=torch.tensor([[0.01, 0.0, 0.0]])).vertices[0]
+    assert torch.allclose(move[:, 0] - base[:, 0], torch.full((478,), 0.01 / 0.063 * rig.pixels_per_ipd), atol=1e-2)
+
+
+def test_rig_batched_and_device_moves(rig):
+    w = torch.rand(4, NUM_BLENDSHAPES) * 0.5
+    out = rig(w, torch.zeros(4, 3), torch.zeros(4, 3), torch.zeros(4, 2))
+    assert out.vertices.shape == (4, 478, 3) and torch.isfinite(out.vertices).all()
+    single = rig(w[2:3]).vertices[0]
+    assert torch.allclose(out.vertices[2], single, atol=1e-4)
+    r64 = rig.to(torch.float64)
+    assert r64.identity.dtype == torch.float64
+    rig.to(torch.float32)
+    with pytest.raises(ValueError, match=r"\(batch, 52\)"):
+        rig(torch.zeros(2, 50))
+
+
+def test_gaze_to_blendshapes():
+    w = gaze_to_blendshapes(torch.tensor([[0.2, -0.1]]))[0]
+    assert w[ARKIT_INDEX["eyeLookOutLeft"]] > 0 and w[ARKIT_INDEX["eyeLookInRight"]] > 0
+    assert w[ARKIT_INDEX["eyeLookUpLeft"]] > 0 and w[ARKIT_INDEX["eyeLookDownLeft"]] == 0

@@ -1,0 +1,106 @@
+"""The rule-based teacher motion (training targets of the motion denoiser)."""
+
+from __future__ import annotations
+
+import torch
+
+from emogen.arkit import ARKIT_INDEX
+from emogen.emotion import LABELS, EmotionTrack
+from emogen.motion.procedural import sample_blinks
+from emogen.motion.teacher import speech_activity, stressed_onsets, teacher_motion
+from emogen.speech.types import PhoneSegment
+
+FPS = 25.0
+
+
+def phones_alternating(seconds: float) -> list[PhoneSegment]:
+    """'b a: _ b a: _ …' : closed lips, open vowel, pause, every 0.6 s (a stressed vowel each time)."""
+    out, t = [], 0.0
+    while t + 0.6 <= seconds:
+        out += [
+            PhoneSegment("b", t, t + 0.1),
+            PhoneSegment("'a:", t + 0.1, t + 0.35),
+            PhoneSegment("_", t + 0.35, t + 0.6),
+        ]
+        t += 0.6
+    return out
+
+
+def constant_track(label: str, intensity: float, frames: int) -> EmotionTrack:
+    from emogen.emotion import LABEL_VAD
+
+    probs = torch.zeros(len(LABELS))
+    probs[LABELS.index(label)] = 1.0
+    vad = torch.tensor(LABEL_VAD[label]) * intensity
+    return EmotionTrack.constant(vad, probs, intensity, frames, FPS)
+
+
+def test_shapes_ranges_and_determinism():
+    phones = phones_alternating(6.0)
+    a = teacher_motion(150, phones=phones, generator=torch.Generator().manual_seed(0))
+    b = teacher_motion(150, phones=phones, generator=torch.Generator().manual_seed(0))
+    c = teacher_motion(150, phones=phones, generator=torch.Generator().manual_seed(1))
+    assert a.blendshapes.shape == (150, 52) and a.head_rotation.shape == (150, 3) and a.gaze.shape == (150, 2)
+    assert a.blendshapes.min() >= 0 and a.blendshapes.max() <= 1
+    assert torch.equal(a.blendshapes, b.blendshapes) and torch.equal(a.head_rotation, b.head_rotation)
+    assert not torch.equal(a.head_rotation, c.head_rotation)
+    # lips follow the phones exactly: same jaw whatever the seed
+    assert torch.allclose(a.blendshape("jawOpen"), c.blendshape("jawOpen"))
+
+
+def test_jaw_opens_on_vowels_and_closes_in_pauses():
+    phones = phones_alternating(6.0)
+    m = teacher_motion(150, phones=phones, generator=torch.Generator().manual_seed(0))
+    jaw = m.blendshape("jawOpen")
+    t = torch.arange(150) / FPS
+    in_vowel = ((t % 0.6) > 0.15) & ((t % 0.6) < 0.3)
+    in_pause = ((t % 0.6) > 0.45) & ((t % 0.6) < 0.58)
+    assert jaw[in_vowel].mean() > 0.2
+    assert jaw[in_vowel].mean() > 3 * jaw[in_pause].mean()
+    assert speech_activity(phones, 150, FPS)[in_pause].sum() == 0
+    assert len(stressed_onsets(phones)) == 10
+    assert stressed_onsets([PhoneSegment("AA1", 0.0, 0.1), PhoneSegment("AH0", 0.1, 0.2)]) == [0.0]
+
+
+def test_blinks_rate_arousal_and_irregularity():
+    n = int(300 * FPS)  # five minutes
+    calm = sample_blinks(n, FPS, 17.0, torch.Generator().manual_seed(0))
+    onsets = torch.nonzero((calm[1:] > 0.5) & (calm[:-1] <= 0.5)).flatten().float() / FPS
+    per_minute = len(onsets) / 5
+    assert 12 <= per_minute <= 23, per_minute
+    gaps = onsets.diff()
+    assert gaps.std() / gaps.mean() > 0.4  # not periodic
+    excited = sample_blinks(n, FPS, 30.0, torch.Generator().manual_seed(0))
+    assert ((excited[1:] > 0.5) & (excited[:-1] <= 0.5)).sum() > 1.4 * len(onsets)
+
+
+def test_emotion_drives_expression_posture_and_gaze():
+    frames = 250
+    phones = phones_alternating(10.0)
+    smile = torch.zeros(frames, 52)
+    smile[:, ARKIT_INDEX["mouthSmileLeft"]] = 0.7
+    happy = teacher_motion(
+        frames,
+        phones=phones,
+        emotion=constant_track("happy", 0.9, frames),
+        expression=smile,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert happy.blendshape("mouthSmileLeft").min() >= 0.69
+    sad_rows, neutral_rows = [], []
+    for seed in range(4):
+        g1, g2 = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        sad_rows.append(
+            teacher_motion(frames, phones=phones, emotion=constant_track("sad", 1.0, frames), generator=g1)
+        )
+        neutral_rows.append(teacher_motion(frames, phones=phones, generator=g2))
+    sad_pitch = torch.stack([m.head_rotation[:, 0].mean() for m in sad_rows]).mean()
+    neutral_pitch = torch.stack([m.head_rotation[:, 0].mean() for m in neutral_rows]).mean()
+    assert sad_pitch > neutral_pitch + 0.05  # head down (positive pitch) in sadness
+    assert torch.stack([m.gaze[:, 1].mean() for m in sad_rows]).mean() > 0.08  # eyes lowered
+
+
+def test_silence_gives_a_closed_still_mouth():
+    m = teacher_motion(100, generator=torch.Generator().manual_seed(0))
+    mouth = [i for n, i in ARKIT_INDEX.items() if n.startswith(("jaw", "mouth"))]
+    assert m.blendshapes[:, mouth].abs().max() == 0
