@@ -88,13 +88,13 @@ class TextEmotion:
 
 @functools.lru_cache(maxsize=1)
 def _default_text_model():
-    from .text import TextEmotionModel
+    from emogen.models.text_emotion import TextEmotionModel
 
     return TextEmotionModel.from_pretrained()
 
 
 def _text_states(texts: Sequence[str], model=None, batch_size: int = 64, show_progress: bool = False):
-    from .text import lexical_label_scores
+    from emogen.models.text_lexicon import lexical_label_scores
 
     model = model if model is not None else _default_text_model()
     raw = torch.from_numpy(
@@ -131,7 +131,7 @@ def analyze_text(
 
     Args:
         texts: one text or a list of texts (batched).
-        model: a :class:`~emogen.controls.text.TextEmotionModel`; the shipped one by default.
+        model: a :class:`~emogen.models.TextEmotionModel`; the shipped one by default.
     """
     single = isinstance(texts, str)
     texts = [texts] if single else list(texts)

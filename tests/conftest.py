@@ -33,3 +33,44 @@ def one_thread():
 def seeded():
     torch.manual_seed(0)
     return torch.Generator().manual_seed(0)
+
+
+def _tiny_talking_head():
+    """EmoTalkingHeadPipeline built from the real classes at tiny sizes; the zero-initialised layers (adaLN-Zero
+    gates, output) get random weights so that audio and emotion actually reach the output."""
+    from emogen.controls.encoder import EmotionEncoder
+    from emogen.models import MotionDenoiser, motion_scheduler
+    from emogen.pipelines import EmoTalkingHeadPipeline
+    from emogen.speech.engine import EspeakTTS
+
+    torch.manual_seed(0)
+    encoder = EmotionEncoder(embed_dim=16, hidden_dim=32).eval()
+    denoiser = MotionDenoiser(hidden_dim=32, num_layers=2, num_heads=2, ff_mult=2, emotion_embed_dim=16).eval()
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in denoiser.parameters():
+            if not p.any():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+        # plausible physical ranges: weights around 0.3, small head motion (radians, metres), gaze
+        std = torch.cat(
+            [torch.full((52,), 0.3), torch.full((3,), 0.05), torch.full((3,), 0.005), torch.full((2,), 0.1)]
+        )
+        mean = torch.cat([torch.full((52,), 0.3), torch.zeros(8)])
+        denoiser.set_normalization(mean, std, min_std=1e-3)
+    pipe = EmoTalkingHeadPipeline(
+        emotion_encoder=encoder, motion_denoiser=denoiser, scheduler=motion_scheduler(), tts=EspeakTTS()
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="session")
+def tiny_talking_head():
+    """A tiny real talking-head pipeline (see :func:`_tiny_talking_head`), shared by the tests that only call it."""
+    return _tiny_talking_head()
+
+
+@pytest.fixture(scope="session")
+def make_tiny_talking_head():
+    """Builds a fresh tiny talking-head pipeline (for tests that change it, e.g. its dtype)."""
+    return _tiny_talking_head

@@ -1,23 +1,34 @@
-"""Learned models (diffusers ``ModelMixin``, ``ConfigMixin``) and their samplers."""
+"""Learned models (diffusers ``ModelMixin``, ``ConfigMixin``) and their samplers.
 
-from emogen.models.attention import FrameAttention, naive_attention
-from emogen.models.motion_denoiser import MotionDenoiser, MotionDenoiserOutput
-from emogen.models.motion_sampling import (
-    MotionWindow,
-    frame_audio_features,
-    motion_scheduler,
-    plan_windows,
-    sample_motion,
-)
+* :class:`MotionDenoiser` — audio + emotion → facial motion (diffusion transformer), sampled by :func:`sample_motion`;
+* :class:`TextEmotionModel` — free text → valence/arousal/dominance;
+* :class:`ProsodyEmotionHead` — prosodic features → VAD and labels (the diarizer's calibrated heads).
 
-__all__ = [
-    "FrameAttention",
-    "MotionDenoiser",
-    "MotionDenoiserOutput",
-    "MotionWindow",
-    "frame_audio_features",
-    "motion_scheduler",
-    "naive_attention",
-    "plan_windows",
-    "sample_motion",
-]
+Each class is imported on first use (they pull in diffusers and, for the text model, transformers).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "FrameAttention": ".attention",
+    "naive_attention": ".attention",
+    "MotionDenoiser": ".motion_denoiser",
+    "MotionDenoiserOutput": ".motion_denoiser",
+    "MotionWindow": ".motion_sampling",
+    "frame_audio_features": ".motion_sampling",
+    "motion_scheduler": ".motion_sampling",
+    "plan_windows": ".motion_sampling",
+    "sample_motion": ".motion_sampling",
+    "ProsodyEmotionHead": ".prosody_emotion",
+    "TextEmotionModel": ".text_emotion",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

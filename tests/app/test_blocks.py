@@ -53,3 +53,23 @@ def test_emotion_tab_without_pipelines():
     demo = build_demo({})
     path = _fn(demo, "expand_timeline")("0s neutral, 1s happy", "second-order")
     assert open(path, "rb").read(4) == b"\x89PNG"
+
+
+def test_timeline_preview_is_what_gets_rendered(tiny_talking_head):
+    """The Emotion tab's timeline preview and a render of the same spec give the same track (shared defaults)."""
+    import torch
+
+    from emogen.app.tabs.emotion import preview_track
+
+    spec = "0s neutral, 0.5s happy, 1.2s sad:0.6"
+    audio = torch.randn(16000 * 2) * 0.01  # the emotion comes from the spec, not the audio
+    out = tiny_talking_head(
+        audio=audio, emotion=spec, num_inference_steps=1, output_type="motion", generator=torch.Generator()
+    )
+    preview = preview_track(spec, duration=out.emotion_track.duration)
+    assert preview.num_frames == out.emotion_track.num_frames
+    torch.testing.assert_close(preview.vad, out.emotion_track.vad, atol=1e-5, rtol=0)
+    torch.testing.assert_close(preview.probs, out.emotion_track.probs, atol=1e-5, rtol=0)
+    # and it is not linear interpolation: the default dynamics shape the transition
+    linear = preview_track(spec, "none", duration=out.emotion_track.duration)
+    assert not torch.allclose(preview.vad, linear.vad, atol=1e-3)

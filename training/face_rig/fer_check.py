@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emogen.evaluation.fer import FER_LABELS, TO_FER, FaceAPIClassifier, FERClassifier  # noqa: F401
+from emogen.evaluation.judge import EMOGEN_TO_LABEL as TO_FER
+from emogen.evaluation.judge import LABELS as FER_LABELS
 
 
 def render_emotions(intensity: float = 1.0, size: int = 512) -> dict[str, np.ndarray]:

@@ -12,7 +12,8 @@ Procedure (all on CPU, ~10 min on 2 shared cores):
   4. Fine-tune layers 5-6 + an MLP head over [mean pooling, VADER] on standardized V/A/D with
      MSE + (1 - CCC) (multi-task, one head), AdamW with warm-up and linear decay; keep the epoch
      with the best mean dev Pearson of the blend ``(1 - w) * head + w * ridge``.
-  5. Save (fine-tuned layers in float16), reload through the runtime class, report dev Pearson and timings.
+  5. Save the fine-tuned part (``save_pretrained``: config.json + diffusion_pytorch_model.safetensors, layers in
+     float16), reload through ``TextEmotionModel.from_pretrained``, report dev Pearson and timings in metrics.json.
 
 Usage:
     python training/text_emotion/train.py [--data PATH] [--out DIR] [--epochs 3] [--threads 1]
@@ -32,23 +33,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emogen.controls.text import (
-    WEIGHTS_NAME,
-    TextEmotionModel,
-    lexical_features,
-    masked_mean,
-)
+from emogen.models.text_emotion import WEIGHTS_NAME, TextEmotionModel, lexical_features, masked_mean
 
 logger = logging.getLogger("train_text_emotion")
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = HERE.parents[1]  # this file is training/text_emotion/train.py
 AXES = ("V", "A", "D")
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "emobank" / "emobank_train_dev.csv")
-    p.add_argument("--out", type=Path, default=HERE, help="output directory (default: this folder)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "weights" / "text_emotion",
+        help="output directory (default: the shipped one)",
+    )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate of the fine-tuned transformer layers")
@@ -113,10 +114,9 @@ def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, n
 def precompute(model: TextEmotionModel, texts: list[str], with_baseline: bool, batch_size: int = 64):
     """Frozen features of every text: layer-k hidden states (trimmed), ridge pooling, baseline embedding."""
     model.eval()
-    k, n_layers = model.config["num_frozen_layers"], model.config["num_hidden_layers"]
     hidden: list[torch.Tensor | None] = [None] * len(texts)
     pooled = torch.zeros(len(texts), model.ridge.in_features - 4)
-    base = torch.zeros(len(texts), model.config["hidden_size"])
+    base = torch.zeros(len(texts), model.config.hidden_size)
     order = np.argsort([len(t) for t in texts], kind="stable")
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
@@ -124,7 +124,7 @@ def precompute(model: TextEmotionModel, texts: list[str], with_baseline: bool, b
         h, p = model.lower(ids, mask)
         pooled[idx] = p
         if with_baseline:  # the original (not yet fine-tuned) top layers = all-MiniLM-L6-v2 embedding
-            top = model.bert.run_layers(h, mask, k, n_layers)[-1]
+            top = model.run_top(h, mask)
             base[idx] = torch.nn.functional.normalize(masked_mean(top, mask), dim=-1)
         lengths = mask.sum(1).tolist()
         for r, j in enumerate(idx):
@@ -191,11 +191,10 @@ def main() -> None:
     train, dev = data["train"], data["dev"]
     logger.info("EmoBank: %d train, %d dev sentences", len(train["text"]), len(dev["text"]))
     model = TextEmotionModel(
-        {
-            "num_frozen_layers": args.num_frozen_layers,
-            "ridge_weight": args.ridge_weight,
-            "finetuned_dtype": args.finetuned_dtype,
-        }
+        num_frozen_layers=args.num_frozen_layers,
+        ridge_weight=args.ridge_weight,
+        finetuned_dtype=args.finetuned_dtype,
+        ridge_layers=tuple(range(1, args.num_frozen_layers + 1)),
     )
     t0 = time.perf_counter()
     feats = {}
@@ -233,13 +232,9 @@ def main() -> None:
     logger.info("ridge on pooled layers + VADER dev Pearson: %s", fmt(results["ridge_layers1-4_vader"]))
 
     # 4. Fine-tune the top layers + head
-    k, n_layers = model.config["num_frozen_layers"], model.config["num_hidden_layers"]
     model.target_mean.copy_(torch.from_numpy(y_tr.mean(0)))
     model.target_std.copy_(torch.from_numpy(y_tr.std(0)))
-    top = [model.bert.encoder.layer[i] for i in range(k, n_layers)]
-    for layer in top:
-        layer.requires_grad_(True)
-    top_params = [p for layer in top for p in layer.parameters()]
+    top_params = list(model.top.requires_grad_(True).parameters())
     opt = torch.optim.AdamW(
         [{"params": top_params, "lr": args.lr}, {"params": model.head.parameters(), "lr": args.head_lr}],
         weight_decay=args.weight_decay,
@@ -278,9 +273,9 @@ def main() -> None:
         )  # fmt: skip
         if np.mean(r_blend) > best_score:
             best_score, best_epoch = float(np.mean(r_blend)), epoch + 1
-            best_state = {n: v.detach().clone() for n, v in model.trainable_state_dict().items()}
+            best_state = {n: v.detach().clone() for n, v in model.state_dict().items()}  # fine-tuned part only
             results["finetuned_head_only"] = r_head
-    model.load_state_dict(best_state, strict=False)
+    model.load_state_dict(best_state)
     model.requires_grad_(False).eval()
     train_time = time.perf_counter() - t_start
 
@@ -313,8 +308,7 @@ def main() -> None:
         "single_sentence_latency_ms_median": round(1000 * float(np.median(lat)), 1),
         "torch_threads": args.threads,
     }
-    config = dict(shipped.config, training=info)
-    (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (args.out / "metrics.json").write_text(json.dumps({"training": info}, indent=2) + "\n", encoding="utf-8")
     size_kb = (args.out / WEIGHTS_NAME).stat().st_size / 1024
     for name, r in results.items():
         logger.info("dev Pearson %-24s %s", name, fmt(r))

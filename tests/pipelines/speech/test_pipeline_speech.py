@@ -118,7 +118,7 @@ def test_save_and_load_keep_the_engine_config(tmp_path):
 
 
 def test_auto_reads_each_sentence(pipe):
-    pytest.importorskip("emogen.controls.text")
+    pytest.importorskip("emogen.models.text_emotion")
     out = pipe("I am so happy and delighted today! This is a terrible, sad loss.", emotion="auto")
     a, b = out.plan.segments
     assert a.vad[0] > b.vad[0]

@@ -29,34 +29,9 @@ EMB = 16
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def tiny_pipe() -> EmoTalkingHeadPipeline:
-    """Real classes at tiny sizes; the zero-initialised layers (adaLN-Zero gates, output) get random weights so
-    that audio and emotion actually reach the output."""
-    torch.manual_seed(0)
-    encoder = EmotionEncoder(embed_dim=EMB, hidden_dim=32).eval()
-    denoiser = MotionDenoiser(hidden_dim=32, num_layers=2, num_heads=2, ff_mult=2, emotion_embed_dim=EMB).eval()
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in denoiser.parameters():
-            if not p.any():
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
-        # plausible physical ranges: weights around 0.3, small head motion (radians, metres), gaze
-        std = torch.cat(
-            [torch.full((52,), 0.3), torch.full((3,), 0.05), torch.full((3,), 0.005), torch.full((2,), 0.1)]
-        )
-        mean = torch.cat([torch.full((52,), 0.3), torch.zeros(8)])
-        denoiser.set_normalization(mean, std, min_std=1e-3)
-    scheduler = motion_scheduler()
-    pipe = EmoTalkingHeadPipeline(
-        emotion_encoder=encoder, motion_denoiser=denoiser, scheduler=scheduler, tts=EspeakTTS()
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 @pytest.fixture(scope="module")
-def pipe() -> EmoTalkingHeadPipeline:
-    return tiny_pipe()
+def pipe(tiny_talking_head) -> EmoTalkingHeadPipeline:
+    return tiny_talking_head
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +145,36 @@ def test_save_load_round_trip(pipe, speech, tmp_path):
         EmoTalkingHeadPipeline.from_pretrained(tmp_path)
 
 
+def test_shipped_model_index_resolves():
+    """Saved pipelines name their components by module path: every path in the shipped folder still imports."""
+    import importlib
+
+    from diffusers import ModelMixin, SchedulerMixin
+
+    from emogen.assets import shipped_weights_dir
+
+    index = json.loads((shipped_weights_dir("talking_head") / "model_index.json").read_text())
+    for name, value in index.items():
+        if name.startswith("_"):
+            continue
+        module, cls = value
+        component = getattr(importlib.import_module(module), cls)
+        assert issubclass(component, (ModelMixin, SchedulerMixin)), (name, module, cls)
+
+
+def test_long_clip_returns_the_conditioning_it_used(pipe, speech):
+    """A clip longer than one denoising window: passing the returned conditioning back reproduces it exactly."""
+    kwargs = {"emotion": "0s happy, 0.6s sad, 1.2s surprised", "window": 16, "overlap": 4}
+    raw = run(pipe, speech, **kwargs)
+    assert raw.emotion_conditioning.num_frames > 16  # several windows
+    again = run(pipe, speech, emotion=None, emotion_conditioning=raw.emotion_conditioning, window=16, overlap=4)
+    assert torch.equal(flat(raw.motion), flat(again.motion))
+    # each window pools its own frames: the per-window pooled vectors differ along a changing timeline
+    enc = pipe.emotion_encoder
+    first, last = enc.window(raw.emotion_conditioning, 0, 16), enc.window(raw.emotion_conditioning, 24, 38)
+    assert not torch.allclose(first.pooled, last.pooled)
+
+
 # ------------------------------------------------------------------------------------------------- callback
 def test_callback_can_edit_latents(pipe, speech):
     seen = []
@@ -209,8 +214,8 @@ def test_batch_equals_single(pipe, speech):
         run(pipe, speech, emotion=["happy", "sad"], generator=[seed(0)] * 3)
 
 
-def test_bf16_runs_without_nan(speech):
-    pipe = tiny_pipe().to(torch.bfloat16)
+def test_bf16_runs_without_nan(speech, make_tiny_talking_head):
+    pipe = make_tiny_talking_head().to(torch.bfloat16)
     assert pipe.motion_denoiser.dtype == torch.bfloat16
     out = run(pipe, speech)
     assert torch.isfinite(flat(out.motion)).all() and out.motion.dtype == torch.float32
