@@ -71,7 +71,9 @@ def main() -> int:
     )
     seconds, _ = _best([PY, "-m", "emogen", "talk", "--text", text, "-o", str(tmp / "long.mp4")], 1)
     startup, _ = _best([PY, "-c", "import emogen.pipelines.talking_head, emogen.app.cli"], args.repeat)
-    print(f"\nemogen talk, {text.count(' ') + 1} words at 512²: {seconds:.2f} s wall, of which {startup:.2f} s imports")
+    print(
+        f"\nemogen talk, {text.count(' ') + 1} words at 512²: {seconds:.2f} s wall, of which {startup:.2f} s imports"
+    )
     return 0
 
 

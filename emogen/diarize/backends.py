@@ -46,6 +46,7 @@ __all__ = [
     "map_model_label",
 ]
 
+
 def default_weights_dir() -> Path:
     """``weights/diarizer`` shipped with emogen (the ``emogen.weights`` package)."""
     return shipped_weights_dir("diarizer")

@@ -42,6 +42,41 @@ from emogen.evaluation.judge import EMOGEN_TO_LABEL as TO_FER
 from emogen.evaluation.judge import LABELS as FER_LABELS
 
 
+def _probs(p: np.ndarray) -> dict[str, float]:
+    return {} if np.isnan(p).any() else {k: float(v) for k, v in zip(FER_LABELS, p, strict=True)}
+
+
+class FERClassifier:
+    """The FER2013 judge answering ``{label: probability}`` (``{}`` without a face)."""
+
+    def __init__(self) -> None:
+        from emogen.evaluation.fer import FER2013Judge
+
+        self.judge = FER2013Judge()
+
+    def face_box(self, rgb: np.ndarray):
+        return self.judge.face_box(rgb)
+
+    def __call__(self, rgb: np.ndarray, box=None) -> dict[str, float]:
+        return _probs(self.judge.predict_one(rgb, box))
+
+
+class FaceAPIClassifier:
+    """face-api.js's expression net answering ``{label: probability}`` (``{}`` without a face)."""
+
+    def __init__(self, prefix: str | Path) -> None:
+        from emogen.evaluation.faceapi import FaceAPIJudge, NodeServer
+
+        self.server = NodeServer(prefix, enable=("faceapi",))
+        self.judge = FaceAPIJudge(self.server)
+
+    def __call__(self, rgb: np.ndarray) -> dict[str, float]:
+        return _probs(self.judge.predict_one(rgb))
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def render_emotions(intensity: float = 1.0, size: int = 512) -> dict[str, np.ndarray]:
     """Stills of the 7 basic emotions on the astronaut (ExpressionPrior weights at ``intensity``)."""
     import skimage.data

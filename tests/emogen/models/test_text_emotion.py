@@ -109,6 +109,7 @@ def long_text(angry_at: str) -> str:
         raise ValueError(angry_at)
     return "\n\n".join(paragraphs)
 
+
 DATA = Path(__file__).resolve().parent / "data"
 FURIOUS, WONDERFUL, NEUTRAL = "I am furious!", "What a wonderful, happy day", "The report is on the table."
 

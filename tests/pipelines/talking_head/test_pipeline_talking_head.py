@@ -18,7 +18,7 @@ from emogen.controls.encoder import EmotionEncoder
 from emogen.diarize import diarize
 from emogen.emotion import EmotionTrack
 from emogen.io.audio import load_audio
-from emogen.models import MotionDenoiser, motion_scheduler
+from emogen.models import MotionDenoiser
 from emogen.motion import MotionTrack
 from emogen.pipelines.talking_head import EmoTalkingHeadPipeline, TalkingHeadOutput
 from emogen.speech.engine import EspeakTTS
