@@ -1,23 +1,26 @@
 """Expression prior: emotion → FACS action units → ARKit-52 blendshape weights.
 
-Two tables, both data with their sources:
+Two tables, both data with their sources (no number here was fitted to a classifier):
 
-* :data:`EMFACS_PROTOTYPES` — action units (with intensities in [0, 1]) of the prototypical facial expression of
-  each label, after EMFACS (Friesen & Ekman, 1983, "EMFACS-7: Emotional Facial Action Coding System"; the
-  prototypes as summarised in Ekman, Friesen & Hager (2002), *FACS Investigator's Guide*, Table 10-1, and Matsumoto
-  & Ekman (2008), "Facial expression analysis", Scholarpedia): happiness 6+12, sadness 1+4+15,
-  surprise 1+2+5B+26, fear 1+2+4+5+7+20+25/26, anger 4+5+7+23, disgust 9+15+16 / 9+17 / 10+17, contempt
-  unilateral R12A+R14A. Intensities follow the FACS A–E scale (A trace ≈ 0.2 … E maximum = 1.0) of the
-  prototype photographs; a few secondary units that the
-  Guide lists as common variants (disgust AU10/AU17, sadness AU17, happiness AU25) are included and marked so;
-  the one unit that is not from EMFACS (AU7 in sadness) is marked as emogen's own.
+* :data:`EMFACS_PROTOTYPES` — the action units of each label's prototypical expression with FACS intensities
+  (A trace ≈ 0.2, B slight ≈ 0.4, C marked ≈ 0.6, D severe ≈ 0.8, E maximum = 1.0) of a posed, full-intensity
+  expression (intensity 1; lower intensities scale it), after the EMFACS / *FACS
+  Investigator's Guide* prototypes (Ekman, Friesen & Hager 2002, Table 10-1): happiness 6+12, sadness 1+4+15
+  (+17), surprise 1+2+5B+26, fear 1+2+4+5+20+25/26, anger 4+5+7+23+24, disgust 9 / 10 (+17), contempt R12A+R14A.
+  Every prototype meets the coding criteria of the Extended Cohn-Kanade dataset (Lucey et al. 2010, "The Extended
+  Cohn-Kanade Dataset (CK+)", CVPR workshops, Table 2): anger needs AU23 *and* AU24, disgust AU9 or AU10, fear
+  AU1+2+4, happiness AU12, sadness AU1+4+15, surprise AU1+2 with AU5 no stronger than B, contempt AU14.
+  Secondary units follow the AUs that most posers show (Du, Tao & Martinez 2014, "Compound facial expressions of
+  emotion", PNAS 111: sadness 17 in 67 % of people, fear 25, disgust 17, anger 17).
 * :data:`AU_TO_ARKIT` — how each action unit is produced by ARKit blendshapes, following Apple's blendshape
-  descriptions (ARFaceAnchor.BlendShapeLocation) and the FACS ↔ ARKit correspondence commonly used for
-  retargeting (e.g. Melinda Ozel, "ARKit to FACS cheat sheet", 2019): AU1 → browInnerUp, AU2 → browOuterUp,
-  AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint (+ a little eyeSquint), AU7 → eyeSquint, AU9 → noseSneer,
-  AU10 → mouthUpperUp, AU12 → mouthSmile, AU14 → mouthDimple, AU15 → mouthFrown, AU16 → mouthLowerDown,
-  AU17 → mouthShrugLower, AU20 → mouthStretch, AU23 → mouthPress (+ mouthRollLower), AU25 → lips part,
-  AU26 → jawOpen.
+  descriptions (ARFaceAnchor.BlendShapeLocation) and Meta's ARKit ↔ FACS correspondence (Unity-Movement
+  ``ARKitFace.cs``): AU1 → browInnerUp, AU2 → browOuterUp, AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint,
+  AU7 → eyeSquint, AU9 → noseSneer, AU10 → mouthUpperUp, AU12 → mouthSmile, AU14 → mouthDimple, AU15 → mouthFrown,
+  AU16 → mouthLowerDown, AU17 → mouthShrugLower (+ mouthShrugUpper), AU20 → mouthStretch, AU24 → mouthPress,
+  AU26 → jawOpen. ARKit has no shape for AU23 (lip tightener: the red of the lips thinned, little change in width);
+  it is approximated by rolling both lips in a little and pressing them. AU26 (a *relaxed* jaw drop) stops at
+  jawOpen 0.8, about the 17 mm of pure hinge opening (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral
+  Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
 
 The prior of a state with label distribution ``p`` and intensity ``s`` is
 ``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
@@ -51,6 +54,7 @@ ACTION_UNITS: dict[str, str] = {
     "AU17": "chin raiser",
     "AU20": "lip stretcher",
     "AU23": "lip tightener",
+    "AU24": "lip presser",
     "AU25": "lips part",
     "AU26": "jaw drop",
     "R12": "lip corner puller, right side only",
@@ -60,20 +64,21 @@ ACTION_UNITS: dict[str, str] = {
 #: EMFACS prototypes: label → {action unit: intensity}. Sources in the module docstring.
 EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
-    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.3},  # AU25: common variant (lips parted smile)
-    # EMFACS sadness 1+4+15 with the 6+15 variant's cheek raise, AU17 (common variant) and parted lips (AU25); AU7
-    # is emogen's addition (not EMFACS)
-    "sad": {"AU1": 0.95, "AU4": 0.2, "AU6": 0.35, "AU7": 0.3, "AU15": 1.0, "AU17": 0.6, "AU25": 0.6},
-    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.7},
-    # EMFACS fear 1+2+4+(5)+7+20+26: inner brows raised *and* drawn together over tensed lids, lips stretched,
-    # little jaw drop. AU5 is left out: on a photo the widened lids turn fear into surprise for both classifiers
-    # tested (weights/face_rig/README.md)
-    "fearful": {"AU1": 1.0, "AU2": 0.15, "AU4": 0.5, "AU7": 0.25, "AU20": 0.55, "AU26": 0.15},
-    "angry": {"AU4": 1.0, "AU5": 0.7, "AU7": 0.8, "AU23": 0.9},
-    # EMFACS disgust 9+15+17 with what AU9 does around the eyes (FACS manual: the nose wrinkler raises the cheeks,
-    # narrows the eye aperture and lowers the inner brows, scored as 6/7/4 where a warp cannot wrinkle skin)
-    "disgusted": {"AU4": 0.4, "AU6": 1.0, "AU7": 0.65, "AU9": 0.3, "AU15": 1.0, "AU17": 1.0},
-    "contempt": {"R12": 0.6, "R14": 0.6},
+    # 6+12: 12 at E, 6 at D, lips parted a little (25, the most frequent companion: Du et al. 2014)
+    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.4},
+    # 1+4+15 with 17 (Du et al. 2014: 67 % of posers); 15 at E, 1 at D, 4 at C: the inner brows rise *and* knit
+    "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0, "AU17": 0.6},
+    # 1+2+5B+26: brows fully raised, the lids widen only slightly (5 no stronger than B, CK+), a relaxed jaw drop
+    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.4, "AU25": 0.4, "AU26": 0.7},
+    # 1+2+4+5+20+25 (+26): brows raised and drawn together, upper lids raised, lips stretched and parted
+    "fearful": {"AU1": 1.0, "AU2": 0.8, "AU4": 0.6, "AU5": 0.8, "AU20": 0.8, "AU25": 0.6, "AU26": 0.3},
+    # 4+5+7+23+24: brows lowered and knit, upper lids raised, lower lids tensed, lips pressed and thinned
+    "angry": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 0.7, "AU24": 0.7},
+    # 9+10+17: nose wrinkled, upper lip raised, chin raised (the AU9 variants of Table 10-1, with 17); AU9 lowers
+    # the inner brows (4 at B)
+    "disgusted": {"AU9": 1.0, "AU10": 0.8, "AU17": 0.6, "AU4": 0.4},
+    # unilateral R12A+R14A, at B so that it shows on a still photo
+    "contempt": {"R12": 0.4, "R14": 0.5},
 }
 
 #: Action unit → {ARKit blendshape: weight at full activation}. Sources in the module docstring.
@@ -82,19 +87,23 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     "AU2": {"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0},
     "AU4": {"browDownLeft": 1.0, "browDownRight": 1.0},
     "AU5": {"eyeWideLeft": 1.0, "eyeWideRight": 1.0},
+    # AU6 also narrows the aperture from below (FACS: bagging under the lower lid)
     "AU6": {"cheekSquintLeft": 1.0, "cheekSquintRight": 1.0, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
     "AU7": {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0},
     "AU9": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
-    "AU10": {"mouthUpperUpLeft": 1.0, "mouthUpperUpRight": 1.0},
+    # AU10 raises the nostril wings a little with the upper lip (FACS)
+    "AU10": {"mouthUpperUpLeft": 1.0, "mouthUpperUpRight": 1.0, "noseSneerLeft": 0.15, "noseSneerRight": 0.15},
     "AU12": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
     "AU14": {"mouthDimpleLeft": 1.0, "mouthDimpleRight": 1.0},
     "AU15": {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0},
     "AU16": {"mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0},
     "AU17": {"mouthShrugLower": 1.0, "mouthShrugUpper": 0.3},
     "AU20": {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0},
-    "AU23": {"mouthPressLeft": 1.0, "mouthPressRight": 1.0, "mouthRollLower": 0.3},
-    "AU25": {"jawOpen": 0.1, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2},
-    "AU26": {"jawOpen": 1.0},
+    "AU23": {"mouthRollUpper": 0.3, "mouthRollLower": 0.3, "mouthPressLeft": 0.2, "mouthPressRight": 0.2},
+    "AU24": {"mouthPressLeft": 1.0, "mouthPressRight": 1.0},
+    # lips part with (almost) no jaw drop: 25A is a gap under 2 mm (FACS manual)
+    "AU25": {"jawOpen": 0.05, "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25},
+    "AU26": {"jawOpen": 0.8},
     # ARKit "Left"/"Right" are the subject's own sides; the contempt prototype's R12/R14 is the right side.
     "R12": {"mouthSmileRight": 1.0},
     "R14": {"mouthDimpleRight": 1.0},

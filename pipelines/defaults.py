@@ -39,7 +39,7 @@ class Defaults:
     emotion_guidance_scale: float = 1.5
     head_motion_scale: float = 1.0
     blink_rate: float = 17.0
-    articulation: float = 0.6
+    articulation: float = 1.0
     emotion_dynamics: str = "first-order"
     still_duration: float = 3.0
     voice: str | None = None

@@ -36,6 +36,10 @@ class VideoCheck:
         lip_sync_lag: that lag in frames (positive: the mouth follows the audio).
         blendshapes (`np.ndarray` of shape `(frames, 52)`): the FaceLandmarker's ARKit scores (NaN without face).
         identity_distance (`np.ndarray` of shape `(frames,)`): shape distance to the reference portrait, or None.
+        mouth_opening_68 (`np.ndarray` of shape `(frames,)`): the inner-lip gap read by a second, independent
+            landmarker (face-api.js's 68 points, normalised by the outer eye-corner distance), or None when it is
+            not installed.
+        lip_sync_r_68, lip_sync_lag_68: lip sync measured on ``mouth_opening_68``.
     """
 
     num_frames: int
@@ -47,6 +51,9 @@ class VideoCheck:
     lip_sync_lag: int | None
     blendshapes: np.ndarray
     identity_distance: np.ndarray | None
+    mouth_opening_68: np.ndarray | None = None
+    lip_sync_r_68: float | None = None
+    lip_sync_lag_68: int | None = None
 
     @property
     def face_rate(self) -> float:
@@ -61,6 +68,11 @@ class VideoCheck:
             "lip_sync_r": None if self.lip_sync_r is None else round(self.lip_sync_r, 3),
             "lip_sync_lag_frames": self.lip_sync_lag,
         }
+        if self.mouth_opening_68 is not None:
+            out["lip_sync_r_68_point_landmarker"] = (
+                None if self.lip_sync_r_68 is None else round(self.lip_sync_r_68, 3)
+            )
+            out["lip_sync_lag_68_point_landmarker"] = self.lip_sync_lag_68
         if self.identity_distance is not None:
             d = self.identity_distance[np.isfinite(self.identity_distance)]
             out["identity_distance_median_ipd"] = round(float(np.median(d)), 4) if d.size else None
@@ -72,6 +84,7 @@ def check_video(
     reference_image: np.ndarray | None = None,
     max_lag: int = 3,
     show_progress: bool = True,
+    second_landmarker: bool | None = None,
 ) -> VideoCheck:
     """Read a video back with the FaceLandmarker and measure face presence, lip sync and identity.
 
@@ -79,6 +92,8 @@ def check_video(
         path: an mp4 (its audio track, if any, is used for the lip-sync figure).
         reference_image: the source portrait, for the identity distance (optional).
         max_lag: lags searched for the lip-sync correlation, in frames (±).
+        second_landmarker: also read the mouth with face-api.js's 68-point landmarker (an independent model);
+            ``None``: when it is installed (:mod:`emogen.evaluation.faceapi`).
 
     Returns:
         :class:`VideoCheck`.
@@ -108,7 +123,10 @@ def check_video(
             scores[i] = face.blendshapes.numpy()
             if ref is not None:
                 identity[i] = shape_distance(ref, lm)
-    envelope = r = lag = None
+    opening_68 = _mouth_opening_68(frames, show_progress) if second_landmarker is not False else None
+    if second_landmarker and opening_68 is None:
+        raise ValueError("second_landmarker=True needs face-api.js (see emogen.evaluation.fer for the install).")
+    envelope = r = lag = r68 = lag68 = None
     try:
         audio, sr = load_audio(path)
     except ValueError:
@@ -116,4 +134,20 @@ def check_video(
     else:
         envelope = audio_envelope(audio, sr, fps, t)
         r, lag = best_lag_correlation(opening, envelope, max_lag)
-    return VideoCheck(t, fps, found, opening, envelope, r, lag, scores, identity)
+        if opening_68 is not None:
+            r68, lag68 = best_lag_correlation(opening_68, envelope, max_lag)
+    return VideoCheck(t, fps, found, opening, envelope, r, lag, scores, identity, opening_68, r68, lag68)
+
+
+def _mouth_opening_68(frames: np.ndarray, show_progress: bool) -> np.ndarray | None:
+    """face-api.js's 68-point mouth opening per frame, or ``None`` when face-api.js is not installed."""
+    from .faceapi import FaceAPI, NodeServer, mouth_opening_68
+
+    try:
+        server = NodeServer(enable=("faceapi",))
+    except (FileNotFoundError, ModuleNotFoundError, RuntimeError) as err:
+        logger.info("second landmarker unavailable (%s)", err)
+        return None
+    with server:
+        landmarks = FaceAPI(server).landmarks(list(frames), progress=show_progress)
+    return mouth_opening_68(landmarks)

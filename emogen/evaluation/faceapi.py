@@ -63,7 +63,9 @@ class NodeServer:
         need = {"faceapi": "face-api", "human": "human"}
         for lib in self.enabled:
             if not (self.prefix / "node_modules" / "@vladmandic" / need[lib]).is_dir():
-                raise FileNotFoundError(f"no @vladmandic/{need[lib]} under {self.prefix}; see judges.py's docstring")
+                raise FileNotFoundError(
+                    f"no @vladmandic/{need[lib]} under {self.prefix}; see emogen.evaluation.fer for the install"
+                )
         self._dir = Path(tempfile.mkdtemp(prefix="emogen-judges-"))
         self._stderr = open(self._dir / "stderr.log", "w+b")  # noqa: SIM115 (closed in close())
         self._lock = threading.Lock()

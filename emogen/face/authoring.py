@@ -262,7 +262,7 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
         other_corner = [a.corner[-s], a.corner_in[-s]]
         # --- brows (AU4, AU2)
         f[f"browDown{side}"] = a.deform(
-            [(inner, [-s * 0.06, -0.17, 0.0]), (middle, [-s * 0.03, -0.14, 0.0]), (outer, [0.0, -0.08, 0.0])],
+            [(inner, [-s * 0.05, -0.12, 0.0]), (middle, [-s * 0.025, -0.10, 0.0]), (outer, [0.0, -0.05, 0.0])],
             radius=0.38,
             anchors=lids,
         )
@@ -302,16 +302,20 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
             radius=0.5,
             anchors=np.r_[other_corner, a.eye_lower[s]],
         )
+        # AU15 at its maximum: the corners go down ≈ 11 mm and a little outward (FACS: "some lateral pulling"); the
+        # chin stays where it is (the lip, not the jaw, moves)
+        chin_boss = a.near(0.0, v[152, 1] + 0.12, 0.22)
         f[f"mouthFrown{side}"] = a.deform(
-            [(lips, wc[:, None] * np.array([-s * 0.06, -0.25, 0.0]))],
-            radius=0.5,
-            anchors=np.r_[other_corner, a.eye_lower[s]],
+            [(lips, wc[:, None] * np.array([s * 0.025, -0.17, -0.005]))],
+            radius=0.42,
+            anchors=np.r_[other_corner, a.eye_lower[s], chin_boss],
         )
         f[f"mouthDimple{side}"] = a.deform(
             [(lips, wc[:, None] ** 2 * np.array([s * 0.035, 0.0, -0.04]))], radius=0.35, anchors=other_corner
         )
+        # AU20: the corners are pulled horizontally towards the ears, "not down (15), not up (12)" (FACS manual)
         f[f"mouthStretch{side}"] = a.deform(
-            [(lips, wc[:, None] * np.array([s * 0.13, -0.10, -0.01]))], radius=0.45, anchors=other_corner
+            [(lips, wc[:, None] * np.array([s * 0.11, -0.015, -0.02]))], radius=0.45, anchors=other_corner
         )
         ws_lo = a.side(a.lower_lip, s)
         f[f"mouthLowerDown{side}"] = a.deform(
@@ -328,12 +332,16 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
             radius=0.22,
         )
         # --- nose (AU9)
+        # AU9: the skin on the sides of the nose and the nostril wings pulled up, the upper lip raised a little, the
+        # inner brow lowered (FACS manual)
         ala = a.near(s * 0.2, v[1, 1] - 0.15, 0.11)
+        nose_side = a.near(s * 0.12, v[1, 1] + 0.12, 0.08)
         f[f"noseSneer{side}"] = a.deform(
             [
-                (ala, [-s * 0.012, 0.055, 0.0]),
-                (a.upper_lip, a.side(a.upper_lip, s)[:, None] * [0.0, 0.025, 0.0]),
-                (inner, [0.0, -0.025, 0.0]),
+                (ala, [-s * 0.01, 0.06, 0.005]),
+                (nose_side, [0.0, 0.025, 0.0]),
+                (a.upper_lip, a.side(a.upper_lip, s)[:, None] * [0.0, 0.03, 0.0]),
+                (inner, [0.0, -0.03, 0.0]),
             ],
             radius=0.32,
             anchors=a.eye_lower[s],

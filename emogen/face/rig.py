@@ -49,6 +49,9 @@ _REST_DEADZONE = 0.12
 #: IPD the neutral mouth corners of a smiling photo are lowered beyond what its smile score explains.
 _CORNER_MARGIN = 0.1
 _MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
+#: Shapes whose image-plane amplitude is kept on turned faces (everything but eyelid closure and gaze).
+_EXPRESSION_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if not n.startswith(("eyeBlink", "eyeLook")))
+_MAX_FORESHORTENING_GAIN = 1.6
 
 
 def euler_to_rotation(angles: torch.Tensor) -> torch.Tensor:
@@ -203,6 +206,19 @@ def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> n
     return identity + d
 
 
+def _compensate_foreshortening(shapes: np.ndarray, rot: np.ndarray) -> None:
+    """Scale the expression fields' in-plane components so that a turned or downcast face shows an expression as
+    strongly in the image as a frontal face does.
+
+    A face turned by ``yaw`` shows its x movements shortened by ``cos(yaw)``, a downcast face its y movements by
+    ``cos(pitch)``: the same 3D smile barely shows. The x / y components of the expression fields are divided by
+    the image-plane length of the face's x / y axes (at most 1.6×, i.e. up to ~50° of turn). Eyelid closure and
+    gaze keep their geometry (a blink must close the lids exactly)."""
+    gains = 1.0 / np.clip(np.linalg.norm(rot[:2, :2], axis=0), 1.0 / _MAX_FORESHORTENING_GAIN, 1.0)  # (x, y)
+    for name in _EXPRESSION_SHAPES:
+        shapes[ARKIT_INDEX[name], :, :2] *= gains
+
+
 @dataclass(frozen=True)
 class FaceRigOutput:
     """Rig output.
@@ -307,6 +323,7 @@ class FaceRig(nn.Module):
         for name in _MOUTH_SHAPES:
             shapes[ARKIT_INDEX[name]] *= gain
         residual = _calibrate_smile(shapes, rest, face_v, template) if relative else None
+        _compensate_foreshortening(shapes, rot)
         identity = face_v - np.einsum("k,kvc->vc", rest, shapes)
         if relative:
             identity = _close_lips(identity, shapes, rest)

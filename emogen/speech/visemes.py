@@ -10,10 +10,8 @@ Three tables (data, tested in ``tests/core/test_speech_visemes.py``):
    Applications", Wiley, Table 3.1) under the short names used by the Oculus/Meta LipSync SDK: ``sil PP FF TH
    DD kk CH SS nn RR aa E ih oh ou``.
 3. :data:`VISEME_TO_ARKIT`: each viseme's target mouth shape as ARKit blendshape weights. No standard table
-   exists; the weights are the project's own, set from the articulatory description of each MPEG-4 viseme
-   (bilabial closure for p/b/m; lower lip to upper teeth for f/v; tongue between the teeth for th; protruded,
-   rounded lips for ch/sh and r; open jaw for /a/; spread lips for /i/, /e/; rounded open lips for /o/; rounded,
-   protruded lips for /u/ and /w/) and checked on the face rig.
+   exists; the jaw openings follow measured incisal openings in speech and the lip shapes the articulatory
+   description of each MPEG-4 viseme (sources at the table).
 
 Coarticulation follows Cohen & Massaro (1993), "Modeling coarticulation in synthetic visual speech", in
 *Models and Techniques in Computer Animation*, Springer: each segment ``s`` has a target ``T_s`` and a dominance
@@ -93,22 +91,32 @@ ARPABET_TO_VISEME: dict[str, str] = {
 }  # fmt: skip
 
 #: Viseme → ARKit weights (unlisted blendshapes are 0). ``*`` expands to the Left and Right pair.
+#:
+#: Jaw openings follow measured incisal openings of conversational speech, Δ from a portrait's closed lips (rest
+#: ≈ 3–5 mm behind them; the rig's jawOpen = 1 opens ≈ 21 mm): open vowels /ɑ a æ ʌ/ 10–15 mm (jawOpen ≈ 0.45),
+#: /ɛ e/ 7–10 mm (0.25), /ɔ o/ 8–12 mm with rounding (0.3), close vowels /i ɪ u ʊ/ 3–6 mm (≤ 0.08), /s z/ at the
+#: closest speaking space, 1–3 mm (jaw at rest); consonants next to open vowels up to 11.7 mm (/h/) (Burnett 1999,
+#: "Mandibular incisor position for English consonant sounds", Int. J. Prosthodont. 12; Burnett & Clifford 1992,
+#: J. Dent. 20; Woelfel et al. 2014 for the 17 mm hinge range). Lips: complete closure for /p b m/ (``mouthClose``
+#: equals ``jawOpen``: it is a corrective relative to the jaw, as in ARKit), the lower lip tucked under the upper
+#: incisors for /f v/, the tongue tip between the teeth for /θ ð/, protruded rounding for /ʃ ʒ/, /r/, /o/ and /u w/,
+#: horizontal spreading for /s/ and /i/ (no downward corner pull).
 VISEME_TO_ARKIT: dict[str, dict[str, float]] = {
     "sil": {},
-    "PP": {"mouthClose": 0.45, "mouthPress*": 0.55, "mouthRollLower": 0.2, "mouthRollUpper": 0.1, "jawOpen": 0.05},
-    "FF": {"mouthRollLower": 0.55, "mouthUpperUp*": 0.25, "mouthClose": 0.15, "jawOpen": 0.08},
-    "TH": {"jawOpen": 0.15, "tongueOut": 0.45, "mouthLowerDown*": 0.1},
-    "DD": {"jawOpen": 0.2, "mouthStretch*": 0.15, "mouthLowerDown*": 0.1},
-    "kk": {"jawOpen": 0.25, "mouthStretch*": 0.15},
-    "CH": {"mouthFunnel": 0.55, "mouthPucker": 0.25, "jawOpen": 0.12, "mouthUpperUp*": 0.2, "mouthLowerDown*": 0.1},
-    "SS": {"jawOpen": 0.07, "mouthStretch*": 0.4, "mouthUpperUp*": 0.1, "mouthLowerDown*": 0.15},
-    "nn": {"jawOpen": 0.15, "mouthStretch*": 0.1},
-    "RR": {"mouthFunnel": 0.35, "mouthPucker": 0.35, "jawOpen": 0.15},
-    "aa": {"jawOpen": 0.7, "mouthLowerDown*": 0.3, "mouthUpperUp*": 0.1, "mouthStretch*": 0.1},
-    "E": {"jawOpen": 0.45, "mouthStretch*": 0.35, "mouthLowerDown*": 0.2},
-    "ih": {"jawOpen": 0.22, "mouthStretch*": 0.45, "mouthSmile*": 0.15},
-    "oh": {"jawOpen": 0.42, "mouthFunnel": 0.6, "mouthPucker": 0.2},
-    "ou": {"jawOpen": 0.15, "mouthPucker": 0.75, "mouthFunnel": 0.35},
+    "PP": {"jawOpen": 0.04, "mouthClose": 0.04, "mouthPress*": 0.4, "mouthRollLower": 0.1},
+    "FF": {"jawOpen": 0.04, "mouthRollLower": 0.5, "mouthUpperUp*": 0.15, "mouthClose": 0.02},
+    "TH": {"jawOpen": 0.1, "tongueOut": 0.4, "mouthLowerDown*": 0.1},
+    "DD": {"jawOpen": 0.12, "mouthLowerDown*": 0.1, "mouthStretch*": 0.1},
+    "kk": {"jawOpen": 0.18, "mouthLowerDown*": 0.05},
+    "CH": {"jawOpen": 0.04, "mouthFunnel": 0.5, "mouthPucker": 0.2, "mouthUpperUp*": 0.15, "mouthLowerDown*": 0.1},
+    "SS": {"jawOpen": 0.01, "mouthStretch*": 0.25, "mouthUpperUp*": 0.1, "mouthLowerDown*": 0.15},
+    "nn": {"jawOpen": 0.12, "mouthStretch*": 0.05},
+    "RR": {"jawOpen": 0.1, "mouthFunnel": 0.3, "mouthPucker": 0.3},
+    "aa": {"jawOpen": 0.45, "mouthLowerDown*": 0.25, "mouthUpperUp*": 0.1},
+    "E": {"jawOpen": 0.25, "mouthStretch*": 0.25, "mouthLowerDown*": 0.2},
+    "ih": {"jawOpen": 0.06, "mouthStretch*": 0.35, "mouthSmile*": 0.1, "mouthLowerDown*": 0.1},
+    "oh": {"jawOpen": 0.3, "mouthFunnel": 0.55, "mouthPucker": 0.2},
+    "ou": {"jawOpen": 0.06, "mouthPucker": 0.75, "mouthFunnel": 0.35},
 }
 
 #: Viseme → Cohen–Massaro dominance ``(α, θ_anticipatory, θ_carry-over)`` with θ in 1/s (see module doc).
@@ -251,6 +259,9 @@ def phones_to_arkit(
     ends = torch.tensor([p.end for p in phones], dtype=torch.float64)
     order = torch.argsort(starts)
     targets, dom, starts, ends = targets[order], dom[order], starts[order], ends[order]
+    # bilabials close the lips whatever jaw opening coarticulation leaves them: mouthClose follows jawOpen there
+    bilabial = torch.tensor([VISEMES[v] == "PP" for v in vis])[order]
+    jaw, close = arkit_index("jawOpen"), arkit_index("mouthClose")
     reach = 1.0  # seconds: exp(-12 · 1) < 1e-5, beyond that a segment has no influence
     for f0 in range(0, num_frames, chunk_frames):
         t = torch.arange(f0, min(num_frames, f0 + chunk_frames), dtype=torch.float64) / fps
@@ -263,5 +274,8 @@ def phones_to_arkit(
         after = (t[:, None] - e[None, :]).clamp(min=0)  # t after the segment: carry-over
         weight = d[:, 0] * torch.exp(-(d[:, 1] * before + d[:, 2] * after))  # (T, S)
         weight = weight / weight.sum(-1, keepdim=True).clamp(min=1e-12)
-        out[f0 : f0 + len(t)] = (weight.float() @ targets[lo:hi]) * strength
+        chunk = (weight.float() @ targets[lo:hi]) * strength
+        closure = (2.0 * weight[:, bilabial[lo:hi]].sum(-1).float()).clamp(max=1.0)  # closed while it dominates
+        chunk[:, close] = torch.maximum(chunk[:, close], closure * chunk[:, jaw])
+        out[f0 : f0 + len(t)] = chunk
     return out.clamp(0.0, 1.0)

@@ -35,28 +35,47 @@ def test_happy_smiles(prior):
 
 def test_sad_raises_inner_brows_and_frowns(prior):
     out = prior(resolve_emotion("sad"))
-    assert w(out, "browInnerUp") > 0.7 and w(out, "mouthFrownLeft", "mouthFrownRight") > 0.7
+    assert w(out, "browInnerUp") > 0.7 and w(out, "mouthFrownLeft", "mouthFrownRight") > 0.6
+    assert w(out, "browDownLeft", "browDownRight") > 0.4  # the inner brows rise *and* knit (AU1+4)
     assert w(out, "mouthSmileLeft", "mouthSmileRight") == 0
 
 
 def test_each_label_has_its_signature(prior):
+    """The ARKit shapes that make each prototype's action units (EMFACS, at the FACS intensities of the table)."""
+
     def of(label):
         return prior(resolve_emotion(label))
 
-    assert w(of("angry"), "browDownLeft", "browDownRight") > 0.8
-    assert w(of("angry"), "mouthPressLeft", "mouthPressRight") > 0.5
-    assert w(of("surprised"), "jawOpen") > 0.5 and w(of("surprised"), "eyeWideLeft") > 0.5
-    fear = of("fearful")  # brows raised *and* knit over stretched lips, without surprise's wide eyes and open jaw
-    assert w(fear, "browInnerUp") > 0.8 and w(fear, "browDownLeft", "browDownRight") > 0.3
-    assert w(fear, "mouthStretchLeft", "mouthStretchRight") > 0.3
-    assert w(fear, "eyeWideLeft", "eyeWideRight") < 0.2 and w(fear, "jawOpen") < 0.3
-    disgust = of("disgusted")  # nose wrinkle with its raised cheeks and narrowed eyes, corners down, chin up
-    assert w(disgust, "noseSneerLeft", "noseSneerRight") > 0.2
-    assert w(disgust, "cheekSquintLeft", "cheekSquintRight") > 0.8 and w(disgust, "eyeSquintLeft") > 0.5
-    assert w(disgust, "mouthFrownLeft", "mouthFrownRight") > 0.8 and w(disgust, "mouthShrugLower") > 0.8
+    angry = of("angry")  # 4+5+7+23+24: brows down and knit, lids tensed, lips pressed
+    assert w(angry, "browDownLeft", "browDownRight") > 0.8 and w(angry, "eyeSquintLeft", "eyeSquintRight") > 0.5
+    assert w(angry, "mouthPressLeft", "mouthPressRight") > 0.5
+    surprised = of("surprised")  # 1+2+5B+26: a relaxed jaw drop, lids only slightly wide
+    assert w(surprised, "jawOpen") > 0.4 and w(surprised, "browOuterUpLeft") > 0.8
+    assert 0.3 <= w(surprised, "eyeWideLeft") <= 0.45
+    fear = of("fearful")  # 1+2+4+5+20+25: brows raised *and* knit, lids wide, lips stretched and parted
+    assert w(fear, "browInnerUp") > 0.8 and w(fear, "browDownLeft", "browDownRight") > 0.4
+    assert w(fear, "browOuterUpLeft") > 0.5 and w(fear, "eyeWideLeft", "eyeWideRight") > 0.5
+    assert w(fear, "mouthStretchLeft", "mouthStretchRight") > 0.5 and w(fear, "jawOpen") < w(surprised, "jawOpen")
+    disgust = of("disgusted")  # 9+10+17: nose wrinkled, upper lip raised, chin raised
+    assert w(disgust, "noseSneerLeft", "noseSneerRight") > 0.7 and w(disgust, "mouthUpperUpLeft") > 0.5
+    assert w(disgust, "mouthShrugLower") > 0.4 and w(disgust, "mouthSmileLeft") == 0
     contempt = of("contempt")
-    assert w(contempt, "mouthSmileRight") > 0.4 and w(contempt, "mouthSmileLeft") == 0  # unilateral
+    assert w(contempt, "mouthSmileRight") > 0.3 and w(contempt, "mouthSmileLeft") == 0  # unilateral
     assert of("neutral").abs().sum() == 0
+
+
+def test_prototypes_meet_the_ck_plus_criteria(prior):
+    """Lucey et al. 2010, Table 2: the action units each emotion label requires."""
+    from emogen.controls.expression import ACTION_UNITS, EMFACS_PROTOTYPES
+
+    def has(label, *aus):
+        return all(EMFACS_PROTOTYPES[label].get(au, 0.0) > 0 for au in aus)
+
+    assert has("angry", "AU23", "AU24") and has("happy", "AU12") and has("fearful", "AU1", "AU2", "AU4")
+    assert has("sad", "AU1", "AU4", "AU15") and has("surprised", "AU1", "AU2") and has("contempt", "R14")
+    assert has("disgusted", "AU9") or has("disgusted", "AU10")
+    assert EMFACS_PROTOTYPES["surprised"]["AU5"] <= 0.4  # surprise: AU5 no stronger than B
+    assert set(ACTION_UNITS) >= {au for units in EMFACS_PROTOTYPES.values() for au in units}
 
 
 def test_intensity_scales_monotonically(prior):
@@ -76,7 +95,7 @@ def test_timeline_moves_expression(prior):
     track = resolve_emotion("0s neutral, 1s happy, 2s sad", fps=10, duration=3.0)
     out = prior(track)
     assert out.shape == (30, NUM_BLENDSHAPES) and out.min() >= 0 and out.max() <= 1
-    assert w(out[10], "mouthSmileLeft") > 0.8 and w(out[25], "mouthFrownLeft") > 0.8
+    assert w(out[10], "mouthSmileLeft") > 0.8 and w(out[25], "mouthFrownLeft") > 0.6
 
 
 def test_moves_with_device_and_rejects_bad_input(prior):

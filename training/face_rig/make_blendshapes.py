@@ -28,7 +28,7 @@ from emogen.face.blendshapes import canonical_template
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "weights" / "face_rig")
     args = parser.parse_args(argv)
     template = canonical_template().astype(np.float32)
     shapes = author_blendshapes()

@@ -78,12 +78,12 @@ def test_shapes_follow_articulation(fps):
     w = phones_to_arkit(phones, fps=fps)
     assert w.shape == (round(phones[-1].end * fps), 52)
     p, aa, m, uw, b, iy, wph, ow = (at(w, ph, fps) for ph in phones[1:9])
-    # jaw open on the open vowel, much more than on bilabials and close vowels
-    assert aa[JAW] > 0.5 and aa[JAW] > 2 * max(p[JAW], m[JAW], b[JAW], uw[JAW], iy[JAW])
-    # lips closed / pressed on p, b, m
+    # jaw open on the open vowel (10-15 mm), much more than on bilabials and close vowels
+    assert aa[JAW] > 0.3 and aa[JAW] > 3 * max(p[JAW], m[JAW], b[JAW], uw[JAW], iy[JAW])
+    # lips closed and pressed on p, b, m: mouthClose cancels the jaw's lip opening (ARKit: relative to jawOpen)
     for bil in (p, m, b):
-        assert bil[CLOSE] > 0.3 and bil[PRESS] > 0.35
-        assert bil[CLOSE] > 3 * max(aa[CLOSE], iy[CLOSE], ow[CLOSE])
+        assert bil[PRESS] > 0.3 and bil[JAW] - bil[CLOSE] < 0.015 and bil[JAW] < 0.1
+        assert bil[PRESS] > 3 * max(aa[PRESS], iy[PRESS], ow[PRESS])
     # rounding on u, w, o; not on a, i
     # (i is followed by w here: anticipatory rounding reaches it, so it is compared less strictly than a)
     for rnd in (uw, wph):
@@ -108,11 +108,11 @@ def test_espeak_phones_from_the_tts():
     w = phones_to_arkit(out.phones, fps=50.0)
     assert w.shape == (round(out.duration * 50), 52)
     vowel_jaw = [at(w, p, 50.0)[JAW] for p in out.phones if p.phone.lstrip("'") in ("A:", "aa")]
-    bil_close = [at(w, p, 50.0)[CLOSE] for p in out.phones if p.phone in ("p", "b", "m")]
+    bil_press = [at(w, p, 50.0)[PRESS] for p in out.phones if p.phone in ("p", "b", "m")]
     rounded = [
         max(at(w, p, 50.0)[PUCKER], at(w, p, 50.0)[FUNNEL]) for p in out.phones if p.phone.lstrip("'") in ("u:", "oU")
     ]
-    assert min(vowel_jaw) > 0.4 and min(bil_close) > 0.25 and min(rounded) > 0.25
+    assert min(vowel_jaw) > 0.3 and min(bil_press) > 0.25 and min(rounded) > 0.25
 
 
 def test_chunking_lengths_and_errors():
