@@ -10,7 +10,7 @@ On a CPU machine EGL gives Mesa's llvmpipe, on a GPU machine the GPU's driver. T
   back from llvmpipe costs more than shading it there; only 8-bit colour comes back.
 
 Vertex inputs are ``in_pos`` (x, y in pixels of the output, y down; depth, larger is nearer, within (-1, 1)) and the
-attributes packed into ``vec4`` slots ``a0 … a{n-1}``, plus a per-frame ``vec4 frame`` (``flat``): a batch of
+attributes packed into ``vec4`` slots ``a0 … a{n-1}``, plus per-frame ``vec4 frame0 …`` (``flat``): a batch of
 frames is stacked vertically in one framebuffer and drawn with one call.
 """
 
@@ -59,20 +59,21 @@ def egl_available() -> bool:
     return gl_context() is not None
 
 
-def _vertex_source(slots: int) -> str:
+def _vertex_source(slots: int, frame_slots: int = 1) -> str:
     ins = "".join(f"in vec4 in_a{i};\n" for i in range(slots))
+    ins += "".join(f"in vec4 in_frame{i};\n" for i in range(frame_slots))
     outs = "".join(f"out vec4 a{i};\n" for i in range(slots))
+    outs += "".join(f"flat out vec4 frame{i};\n" for i in range(frame_slots))
     copy = " ".join(f"a{i} = in_a{i};" for i in range(slots))
+    copy += " ".join(f" frame{i} = in_frame{i};" for i in range(frame_slots))
     return f"""
 #version 330
 in vec3 in_pos;
-{ins}in vec4 in_frame;
-uniform vec2 target;  // framebuffer size (frames are stacked vertically)
-{outs}flat out vec4 frame;
-void main() {{
+{ins}uniform vec2 target;  // framebuffer size (frames are stacked vertically)
+{outs}void main() {{
     // pixels (y down) -> NDC (y up); depth: larger is nearer -> smaller NDC z
     gl_Position = vec4(in_pos.x / target.x * 2.0 - 1.0, 1.0 - in_pos.y / target.y * 2.0, -in_pos.z, 1.0);
-    {copy} frame = in_frame;
+    {copy}
 }}
 """
 
@@ -80,7 +81,7 @@ void main() {{
 _GBUFFER_FRAGMENT = """
 #version 330
 in vec4 a0; in vec4 a1; in vec4 a2;
-flat in vec4 frame;
+flat in vec4 frame0;
 layout(location = 0) out vec4 o0;
 layout(location = 1) out vec4 o1;
 layout(location = 2) out vec4 o2;
@@ -89,14 +90,15 @@ void main() { o0 = a0; o1 = a1; o2 = vec4(a2.xyz, 1.0); }
 
 
 class GLShader:
-    """The fragment stage of a GL program: subclasses set :attr:`slots` and :attr:`fragment_source` and bind their
-    textures and uniforms in :meth:`bind`.
+    """The fragment stage of a GL program: subclasses set :attr:`slots`, :attr:`frame_slots` and
+    :attr:`fragment_source` and bind their textures and uniforms in :meth:`bind`.
 
-    The fragment source declares ``in vec4 a0 … a{slots-1}; flat in vec4 frame;`` and writes one ``vec4`` colour
-    (alpha > 0.5 marks covered pixels).
+    The fragment source declares ``in vec4 a0 … a{slots-1}; flat in vec4 frame0 … frame{frame_slots-1};`` (per-frame
+    values, the same for every vertex of a frame) and writes one ``vec4`` colour (alpha > 0.5 marks covered pixels).
     """
 
     slots: int = 3
+    frame_slots: int = 1
     fragment_source: str = ""
 
     def bind(self, ctx, program, inputs, height: int, width: int) -> None:
@@ -121,11 +123,10 @@ class GLRasterizer(Rasterizer):
         self._fbos: dict[tuple, tuple] = {}
 
     # ---------------------------------------------------------------------------------------------- plumbing
-    def _program(self, shader_type: type, slots: int, fragment: str):
+    def _program(self, shader_type: type, slots: int, frame_slots: int, fragment: str):
         if shader_type not in self._programs:
-            self._programs[shader_type] = self.ctx.program(
-                vertex_shader=_vertex_source(slots), fragment_shader=fragment
-            )
+            vertex = _vertex_source(slots, frame_slots)
+            self._programs[shader_type] = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
         return self._programs[shader_type]
 
     def _framebuffer(self, height: int, width: int, kind: str):
@@ -144,7 +145,9 @@ class GLRasterizer(Rasterizer):
         return self._fbos[key][0]
 
     @staticmethod
-    def _vertex_data(positions, attributes, frame, slots: int, per_draw: int, height: int) -> np.ndarray:
+    def _vertex_data(
+        positions, attributes, frame, slots: int, frame_slots: int, per_draw: int, height: int
+    ) -> np.ndarray:
         b, v = positions.shape[:2]
         pos = positions.detach().to("cpu", torch.float32).clone()
         pos[..., 1] += (torch.arange(b, dtype=torch.float32) % per_draw).view(b, 1) * height
@@ -153,19 +156,24 @@ class GLRasterizer(Rasterizer):
         if c > 4 * slots:
             raise ValueError(f"The shader takes {4 * slots} attribute channels, got {c}.")
         att[..., :c] = attributes.detach().to("cpu", torch.float32)
-        fr = torch.zeros(b, 4) if frame is None else frame.detach().to("cpu", torch.float32).reshape(b, -1)
-        fr = torch.nn.functional.pad(fr, (0, 4 - fr.shape[1]))
-        return torch.cat([pos, att, fr.view(b, 1, 4).expand(b, v, 4)], -1).numpy()
+        n = 4 * frame_slots
+        fr = torch.zeros(b, n) if frame is None else frame.detach().to("cpu", torch.float32).reshape(b, -1)
+        if fr.shape[1] > n:
+            raise ValueError(f"The shader takes {n} per-frame values, got {fr.shape[1]}.")
+        fr = torch.nn.functional.pad(fr, (0, n - fr.shape[1]))
+        return torch.cat([pos, att, fr.view(b, 1, n).expand(b, v, n)], -1).numpy()
 
-    def _draw(self, program, data: np.ndarray, faces: torch.Tensor, slots: int, fbo, n: int, v: int) -> None:
+    def _draw(
+        self, program, data: np.ndarray, faces: torch.Tensor, slots: int, frame_slots: int, fbo, n: int, v: int
+    ) -> None:
         import moderngl
 
         tri = faces.to("cpu", torch.int64)
         index = (tri.unsqueeze(0) + torch.arange(n).view(n, 1, 1) * v).reshape(-1).to(torch.int32).numpy()
         ibo = self.ctx.buffer(index.tobytes())
         vbo = self.ctx.buffer(np.ascontiguousarray(data).tobytes())
-        layout = "3f " + "4f " * slots + "4f"
-        names = ["in_pos", *(f"in_a{i}" for i in range(slots)), "in_frame"]
+        layout = "3f " + "4f " * (slots + frame_slots)
+        names = ["in_pos", *(f"in_a{i}" for i in range(slots)), *(f"in_frame{i}" for i in range(frame_slots))]
         vao = self.ctx.vertex_array(program, [(vbo, layout, *names)], index_buffer=ibo, skip_errors=True)
         try:
             vao.render(moderngl.TRIANGLES)
@@ -183,16 +191,16 @@ class GLRasterizer(Rasterizer):
         if c > self.max_channels:
             raise ValueError(f"GLRasterizer supports at most {self.max_channels} channels, got {c}.")
         device, dtype = attributes.device, attributes.dtype
-        program = self._program(Fragments, 3, _GBUFFER_FRAGMENT)
+        program = self._program(Fragments, 3, 1, _GBUFFER_FRAGMENT)
         program["target"].value = (float(width), float(height))
         fbo = self._framebuffer(height, width, "gbuffer")
         fbo.use()
         self.ctx.enable(moderngl.DEPTH_TEST)
-        data = self._vertex_data(positions, attributes, None, 3, 1, height)
+        data = self._vertex_data(positions, attributes, None, 3, 1, 1, height)
         out = np.empty((b, 3, height, width, 4), dtype=np.float32)
         for i in range(b):
             fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-            self._draw(program, data[i : i + 1], faces, 3, fbo, 1, v)
+            self._draw(program, data[i : i + 1], faces, 3, 1, fbo, 1, v)
             for a in range(3):
                 raw = fbo.read(attachment=a, dtype="f4", components=4)
                 out[i, a] = np.frombuffer(raw, np.float32).reshape(height, width, 4)
@@ -220,7 +228,7 @@ class GLRasterizer(Rasterizer):
             attributes (`(B, V, C)`): vertex attributes, ``C <= 4 · shader.slots``.
             shader: the fragment stage.
             inputs: what ``shader.bind`` needs (textures, uniforms).
-            frame (`(B, 4)`, *optional*): per-frame values for the shader (``flat vec4 frame``).
+            frame (`(B, 4 · frame_slots)`, *optional*): per-frame values (``flat vec4 frame0 …``).
 
         Returns:
             ``(rgb uint8 (B, H, W, 3), covered bool (B, H, W))`` on the CPU.
@@ -229,18 +237,18 @@ class GLRasterizer(Rasterizer):
 
         b, v = positions.shape[:2]
         per_draw = max(1, min(b, _MAX_ROWS // height))  # frames stacked in one framebuffer, drawn in one call
-        program = self._program(type(shader), shader.slots, shader.fragment_source)
+        program = self._program(type(shader), shader.slots, shader.frame_slots, shader.fragment_source)
         fbo = self._framebuffer(per_draw * height, width, "colour")
         fbo.use()
         self.ctx.enable(moderngl.DEPTH_TEST)
         program["target"].value = (float(width), float(per_draw * height))
         shader.bind(self.ctx, program, inputs, height, width)
-        data = self._vertex_data(positions, attributes, frame, shader.slots, per_draw, height)
+        data = self._vertex_data(positions, attributes, frame, shader.slots, shader.frame_slots, per_draw, height)
         out = np.empty((b, height, width, 4), dtype=np.uint8)
         for start in range(0, b, per_draw):
             n = min(per_draw, b - start)
             fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-            self._draw(program, data[start : start + n], faces, shader.slots, fbo, n, v)
+            self._draw(program, data[start : start + n], faces, shader.slots, shader.frame_slots, fbo, n, v)
             raw = np.frombuffer(fbo.read(components=4, alignment=1), np.uint8)
             raw = raw.reshape(per_draw, height, width, 4)[::-1, ::-1]  # OpenGL rows run bottom-up
             out[start : start + n] = raw[:n]

@@ -55,7 +55,7 @@ class MeshRenderer:
             attributes (`torch.Tensor` of shape `(batch, vertices, channels)`).
             inputs: the shader's own inputs (textures, uniforms).
             height, width: output size in pixels.
-            frame (`torch.Tensor` of shape `(batch, 4)`, *optional*): per-frame values for a GL shader.
+            frame (`torch.Tensor` of shape `(batch, 4k)`, *optional*): per-frame values for a GL shader.
 
         Returns:
             ``(rgb uint8 (batch, height, width, 3), covered bool (batch, height, width))``.

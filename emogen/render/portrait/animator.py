@@ -35,15 +35,20 @@ import numpy as np
 import torch
 
 from ...arkit import ARKIT_INDEX
+from ...emotion import EmotionTrack
+from ...face.blendshapes import face_topology
 from ...face.rig import FaceRig
 from ...face.tracking import FaceTracker, FaceTrackingResult
 from ...io.image import PortraitInput, to_rgb_uint8
 from ...motion import MotionTrack
 from ..raster import Rasterizer, get_rasterizer
 from ..renderer import MeshRenderer
+from .appearance import LAYER_NAMES
+from .appearance.layers import arkit_layer_weights, emotion_colour_weights
 from .canvas import Canvas, build_canvas, rig_rest_smile
 from .geometry import warp_attributes, warp_targets
-from .shading import PortraitShading, TorchPortraitShader
+from .mouth import cull_interior
+from .shading import FRAME_SLOTS, FRAME_VALUES, PortraitShading, TorchPortraitShader
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +208,7 @@ class PortraitAnimator:
         *,
         height: int | None = None,
         width: int | None = None,
+        emotion: EmotionTrack | None = None,
         batch_size: int = 8,
         progress: bool = True,
         output_type: str = "np",
@@ -216,6 +222,8 @@ class PortraitAnimator:
                 ``width`` is given.
             height, width: exact output size in pixels (see :meth:`frame_size`; another aspect than the photo's is
                 rendered to cover it and cropped around the face).
+            emotion: the emotion per frame (resampled to the motion's frames); drives the autonomic colour cues,
+                flush and pallor (:data:`~emogen.render.portrait.appearance.FLUSH_BY_LABEL`). ``None``: none.
             batch_size: frames rendered together.
             progress: show a tqdm bar.
             output_type: ``"np"`` (``np.ndarray``) or ``"pt"`` (``torch.Tensor`` on the animator's device).
@@ -246,10 +254,19 @@ class PortraitAnimator:
             size, crop = self._render_plan(prepared, height, width)
         canvas = self._canvas(prepared, size)
         motion = motion.to(self.device, torch.float32)
+        colour = None
+        if emotion is not None:
+            if not isinstance(emotion, EmotionTrack):
+                raise TypeError(f"emotion must be an EmotionTrack or None, got {type(emotion).__name__}.")
+            emotion = emotion.resample(fps=motion.fps, num_frames=motion.num_frames)
+            colour = emotion_colour_weights(emotion.probs.float().cpu(), emotion.intensity.float().cpu())
         frames = []
         starts = range(0, motion.num_frames, batch_size)
         for s in tqdm(starts, desc="animating", unit="batch", disable=not progress or len(starts) < 2):
-            chunk = self.render_batch(prepared, canvas, motion.slice(s, min(s + batch_size, motion.num_frames)))
+            stop = min(s + batch_size, motion.num_frames)
+            chunk = self.render_batch(
+                prepared, canvas, motion.slice(s, stop), None if colour is None else colour[s:stop]
+            )
             if crop is not None:
                 chunk = chunk[:, crop[0] : crop[0] + height, crop[1] : crop[1] + width]
             frames.append(chunk)
@@ -257,46 +274,64 @@ class PortraitAnimator:
         return out.cpu().numpy() if output_type == "np" else out
 
     def still(
-        self, prepared: PreparedPortrait, weights: dict[str, float] | torch.Tensor, size: int | None = 512
+        self,
+        prepared: PreparedPortrait,
+        weights: dict[str, float] | torch.Tensor,
+        size: int | None = 512,
+        emotion: EmotionTrack | None = None,
     ) -> np.ndarray:
-        """One frame with the given ARKit weights (dict or ``(52,)`` tensor), head as photographed."""
+        """One frame with the given ARKit weights (dict or ``(52,)`` tensor), head as photographed (``emotion``: its
+        colour cues, see :meth:`__call__`)."""
         if isinstance(weights, dict):
             motion = MotionTrack.from_weights(weights)
         else:
             motion = MotionTrack.from_blendshapes(torch.as_tensor(weights, dtype=torch.float32).reshape(1, -1))
-        return self(prepared, motion, size=size, progress=False)[0]
+        return self(prepared, motion, size=size, emotion=emotion, progress=False)[0]
 
-    def render_batch(self, prepared: PreparedPortrait, canvas: Canvas, motion: MotionTrack) -> torch.Tensor:
-        """Frames for one batch, uint8 ``(B, H, W, 3)`` on the animator's device."""
-        pos, tgt = warp_targets(prepared.rig, canvas, motion)
-        attr = warp_attributes(canvas, pos, tgt)
-        frame = torch.cat(
-            [self._relax_weight(prepared, motion).unsqueeze(-1), self._wrinkle_weights(prepared, motion)], -1
-        )
+    def render_batch(
+        self, prepared: PreparedPortrait, canvas: Canvas, motion: MotionTrack, colour: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Frames for one batch, uint8 ``(B, H, W, 3)`` on the animator's device (``colour``: ``(B, 2)`` flush and
+        pallor weights)."""
+        pos, tgt, mouth_rgb = warp_targets(prepared.rig, canvas, motion)
+        attr = warp_attributes(canvas, pos, tgt, mouth_rgb)
+        frame = self._frame_values(prepared, motion, colour)
         shading = PortraitShading(canvas.texture, canvas.key, canvas.ipd_px, canvas.teeth_rgb, frame)
         x0, y0, x1, y1 = canvas.window
-        rgb, covered = self.renderer(pos, canvas.faces, attr, shading, y1 - y0, x1 - x0, frame=frame)
+        faces = torch.cat([canvas.faces, self._mouth_faces(canvas, pos, tgt)])
+        rgb, covered = self.renderer(pos, faces, attr, shading, y1 - y0, x1 - x0, frame=frame)
         rgb, covered = rgb.to(self.device), covered.to(self.device)
         out = canvas.frame.unsqueeze(0).expand(rgb.shape[0], -1, -1, -1).clone()
         window = out[:, y0:y1, x0:x1]
         out[:, y0:y1, x0:x1] = torch.where(covered.unsqueeze(-1), rgb, window)
         return out
 
-    # ------------------------------------------------------------------------------------ per-frame shading
     @staticmethod
-    def _wrinkle_weights(prepared: PreparedPortrait, motion: MotionTrack) -> torch.Tensor:
-        """(B, 3) weights of the glabella, nose and forehead wrinkles (above the photo's own expression)."""
-        b = motion.blendshapes
-        rest = prepared.rig.rest_weights.to(b)
+    def _mouth_faces(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """The mouth interior's triangles that can show through the lip opening of some frame of the batch."""
+        g = face_topology().groups
+        up, lo = list(g.lips_inner_upper), list(g.lips_inner_lower)
+        gap = (tgt[:, up] - tgt[:, lo]).norm(dim=-1).amax(1)
+        return cull_interior(canvas.mouth_faces, pos, tgt[:, up + lo], gap)
 
-        def avg(*names: str) -> torch.Tensor:
-            idx = [ARKIT_INDEX[n] for n in names]
-            return (b[:, idx] - rest[idx]).clamp(min=0).mean(-1)
-
-        glabella = avg("browDownLeft", "browDownRight")
-        nose = avg("noseSneerLeft", "noseSneerRight")
-        forehead = torch.maximum(avg("browInnerUp"), avg("browOuterUpLeft", "browOuterUpRight"))
-        return torch.stack([glabella, nose, forehead], -1).clamp(0, 1)
+    # ------------------------------------------------------------------------------------ per-frame shading
+    def _frame_values(
+        self, prepared: PreparedPortrait, motion: MotionTrack, colour: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``(B, 4 · FRAME_SLOTS)`` per-frame shading values (:data:`~emogen.render.portrait.shading.FRAME_VALUES`)."""
+        b = motion.num_frames
+        creases = arkit_layer_weights(motion.blendshapes.cpu(), prepared.rig.rest_weights.cpu())
+        out = torch.zeros(b, 4 * FRAME_SLOTS)
+        out[:, 0] = self._relax_weight(prepared, motion).cpu()
+        for name in LAYER_NAMES:
+            w = creases[name]
+            if name == "nasolabial":
+                out[:, 5:7] = w
+            else:
+                out[:, FRAME_VALUES.index(name)] = w.mean(-1)
+        if colour is not None:
+            out[:, 10:12] = colour.to(out)
+        return out.to(self.device)
 
     @staticmethod
     def _relax_weight(prepared: PreparedPortrait, motion: MotionTrack) -> torch.Tensor:

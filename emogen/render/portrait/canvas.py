@@ -15,12 +15,29 @@ import torch
 from ...arkit import ARKIT_INDEX
 from ...face.blendshapes import face_topology
 from ...face.rig import FaceRig
+from ...head.mouth import MouthGeometry
+from .appearance import LAYER_NAMES, expression_layers
 from .geometry import RING_SCALE
-from .layers import eyeball_layer, fill_mouth, relax_delta, teeth_colour, wrinkle_layers
+from .layers import eyeball_layer, fill_mouth, relax_delta, teeth_colour
+from .mouth import mouth_interior, rest_interior
 
-__all__ = ["Canvas", "WORK_IPD", "build_canvas", "rig_rest_smile"]
+__all__ = ["TEXTURE_CHANNELS", "TEXTURE_LAYOUT", "Canvas", "WORK_IPD", "build_canvas", "rig_rest_smile"]
 
 WORK_IPD = 96.0  # px between the pupils at which the once-per-photo texture layers are computed (at most)
+#: Channel ranges of the canvas texture: the photo (mouth inpainted), the relaxed-skin delta, the eyeball, the photo
+#: as it is, the signed crease-shading layers (:data:`~emogen.render.portrait.appearance.LAYER_NAMES`), the subject's
+#: left share of each pixel, the flush and pallor gains.
+TEXTURE_LAYOUT: dict[str, slice] = {
+    "photo": slice(0, 3),
+    "relax": slice(3, 6),
+    "eyeball": slice(6, 9),
+    "orig": slice(9, 12),
+    "creases": slice(12, 20),
+    "left": slice(20, 21),
+    "flush": slice(21, 24),
+    "pallor": slice(24, 27),
+}
+TEXTURE_CHANNELS = 27
 _CANVAS_IDS = itertools.count()
 
 
@@ -38,11 +55,13 @@ class Canvas:
     k: float  # canvas px per photo px
     offset: tuple[float, float]  # canvas = photo * k - offset
     window: tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas px
-    texture: torch.Tensor  # (1, 15, h, w) float: photo (teeth filled), relax delta, eyeball, original, wrinkles
+    texture: torch.Tensor  # (1, TEXTURE_CHANNELS, h, w) float: see :data:`TEXTURE_LAYOUT`
     src_gap: torch.Tensor  # (V,) photo lid/lip openings at the strip vertices (px)
     src: torch.Tensor  # (V, 2) source positions of the warp-mesh vertices (window px)
-    static: torch.Tensor  # (V, 4) m_eye, m_mouth, u, seam
-    faces: torch.Tensor  # (F, 3)
+    static: torch.Tensor  # (V, 4) m_eye, m_mouth (2: mouth interior), u, seam
+    faces: torch.Tensor  # (F, 3) the warp mesh without the mouth interior
+    mouth_faces: torch.Tensor  # (F_m, 3) the mouth interior's triangles (its vertices are the last V_m)
+    mouth_geometry: MouthGeometry  # the interior fitted to the photo's face
     teeth_rgb: torch.Tensor  # (3,)
     ipd_px: float
     ring_lower: torch.Tensor  # (36,) 0 for outline points in the upper half, 1 at the chin
@@ -138,6 +157,14 @@ def build_canvas(
         static = np.concatenate([static, st])
         src.append(np.concatenate([pts[up], pts[lo]]))
         base += 2 * m_
+    # the mouth interior (last): where its vertices lay in the photo, flagged m_mouth = 2
+    mouth_geometry, mouth_rest = rest_interior(rig)
+    mouth_src = mouth_rest[:, :2].detach().cpu().double().numpy() * k - np.array([ox, oy])
+    st = np.zeros((len(mouth_src), 3))
+    st[:, 1] = 2.0
+    static = np.concatenate([static, st])
+    src.append(mouth_src)
+    mouth_faces = mouth_interior().faces.numpy() + base
     src = np.concatenate(src) - shift
     faces = np.concatenate(faces)
 
@@ -153,33 +180,27 @@ def build_canvas(
     ipd_s = ipd_px * ws
     base = small.astype(np.float32) / 255
     filled = fill_mouth(small, ps, ipd_s)
+    identity = rig.identity.detach().cpu().double().numpy()
+    cues = expression_layers(small, ps, ipd_s, identity)
     layers = np.concatenate(
         [
             filled.astype(np.float32) / 255 - base,
-            relax_delta(filled, ps, ipd_s, rig.identity.detach().cpu().numpy(), rig_rest_smile(rig), relax),
+            relax_delta(filled, ps, ipd_s, identity, rig_rest_smile(rig), relax),
             eyeball_layer(small, ps, ipd_s).astype(np.float32) / 255 - base,
-            wrinkle_layers(small.shape[:2], ps, ipd_s),
+            np.stack([cues.layer(name) for name in LAYER_NAMES] + [cues.left], -1),
+            cues.flush,
+            cues.pallor,
         ],
         -1,
-    )
+    ).astype(np.float32)
     if ws != 1.0:
         layers = cv2.resize(layers, (win.shape[1], win.shape[0]), interpolation=cv2.INTER_LINEAR)
     full = win.astype(np.float32) / 255
     photo = np.clip(full + layers[..., 0:3], 0, 1)
-    relax = layers[..., 3:6]
     eyeball = np.clip(full + layers[..., 6:9], 0, 1)
-    wrinkles = layers[..., 9:12]
     teeth = teeth_colour(small, ps)
-    tex = np.concatenate(
-        [
-            photo,
-            relax,
-            eyeball,
-            full,
-            wrinkles,
-        ],
-        -1,
-    )
+    # channels: photo, relaxed-skin delta, eyeball, original photo, crease layers + left share, flush, pallor
+    tex = np.concatenate([photo, layers[..., 3:6], eyeball, full, layers[..., 9:]], -1)
     src_gap = np.zeros(len(src))
     b0 = n + len(rings) * len(oval)
     for j, (up, lo, _) in enumerate(strips):
@@ -204,6 +225,8 @@ def build_canvas(
         src_gap=torch.from_numpy(src_gap).float().to(dev),
         static=torch.from_numpy(static).float().to(dev),
         faces=torch.from_numpy(faces).long().to(dev),
+        mouth_faces=torch.from_numpy(mouth_faces).long().to(dev),
+        mouth_geometry=mouth_geometry.to(dev),
         teeth_rgb=torch.tensor(teeth, dtype=torch.float32, device=dev),
         ipd_px=ipd_px,
         ring_lower=torch.from_numpy(lower).float().to(dev),

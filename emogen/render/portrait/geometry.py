@@ -13,15 +13,26 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ...arkit import ARKIT_INDEX
 from ...face.blendshapes import face_topology
 from ...face.rig import FaceRig
 from ...motion import MotionTrack
+from .mouth import INTERIOR_DEPTH_BIAS, interior_vertices
 from .shading import ATTRIBUTE_CHANNELS, lip_line_width
 
 if TYPE_CHECKING:
     from .canvas import Canvas
 
-__all__ = ["RING_EXPR", "RING_HEAD", "RING_NECK_DROP", "RING_SCALE", "band_margin", "warp_attributes", "warp_targets"]
+__all__ = [
+    "RING_EXPR",
+    "RING_HEAD",
+    "RING_NECK_DROP",
+    "RING_SCALE",
+    "band_margin",
+    "uncross_openings",
+    "warp_attributes",
+    "warp_targets",
+]
 
 # Rings around the face outline: scale about the outline centre, how much they follow the head, how much they
 # follow the outline's own (expression) motion. The last ring is pinned (DESIGN §5: pin only rings ≥ 1.6×).
@@ -31,6 +42,7 @@ RING_EXPR = (0.45, 0.12, 0.0, 0.0)
 # Below the chin the rings cover neck, collar and shoulders, which follow the head much less than hair does.
 RING_NECK_DROP = (0.4, 0.75, 1.0, 1.0)
 MOUTH_MARGIN = 1.0  # px the mouth bands extend beyond the closed-lip line's half width (anti-aliasing)
+MOUTH_STRIP_DEPTH = -0.9  # the flat mouth strip lies behind the 3D interior: it fills what the interior misses
 
 
 def band_margin(ipd_px: float) -> float:
@@ -38,13 +50,39 @@ def band_margin(ipd_px: float) -> float:
     return MOUTH_MARGIN + 0.5 * lip_line_width(ipd_px)
 
 
-def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[torch.Tensor, torch.Tensor]:
-    """Target positions (window px) and depths of the warp-mesh vertices, shape ``(B, V, 3)``, and the target
-    landmarks ``(B, 478, 2)`` (window px)."""
+def uncross_openings(pixels: torch.Tensor) -> torch.Tensor:
+    """Lips and lids press together instead of passing through each other: where a lower contour point lies above
+    its upper partner (on screen, across the opening), both move to their midpoint along the opening's up direction.
+
+    Args:
+        pixels (`torch.Tensor` of shape `(B, 478, 3)`): projected landmarks (y down).
+    """
+    g = face_topology().groups
+    out = pixels.clone()
+    for up, lo in (
+        (g.lips_inner_upper, g.lips_inner_lower),
+        (g.left_eye_upper, g.left_eye_lower),
+        (g.right_eye_upper, g.right_eye_lower),
+    ):
+        up_i = torch.as_tensor(up[1:-1], device=pixels.device)  # the corners are shared
+        lo_i = torch.as_tensor(lo[1:-1], device=pixels.device)
+        corner = pixels[:, up[-1], :2] - pixels[:, up[0], :2]
+        normal = torch.stack([corner[:, 1], -corner[:, 0]], -1)
+        normal = normal / normal.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+        normal = torch.where(normal[:, 1:2] > 0, -normal, normal).unsqueeze(1)  # up on screen
+        gap = ((pixels[:, up_i, :2] - pixels[:, lo_i, :2]) * normal).sum(-1, keepdim=True)  # < 0: crossed
+        shift = 0.5 * gap.clamp(max=0.0) * normal
+        out[:, up_i, :2] = pixels[:, up_i, :2] - shift
+        out[:, lo_i, :2] = pixels[:, lo_i, :2] + shift
+    return out
+
+
+def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Target positions (window px) and depths of the warp-mesh vertices, shape ``(B, V, 3)``, the target
+    landmarks ``(B, 478, 2)`` (window px) and the mouth interior's vertex colours ``(B, V_m, 3)`` (sRGB)."""
     b = motion.num_frames
-    full = rig.project(
-        rig.deform(motion.blendshapes, motion.gaze, batch=b), motion.head_rotation, motion.head_translation
-    )
+    deformed = rig.deform(motion.blendshapes, motion.gaze, batch=b)
+    full = uncross_openings(rig.project(deformed, motion.head_rotation, motion.head_translation))
     # head-only motion (the photo's expression, posed) of the outline, for the rings
     rest_face = canvas.rest_face.to(full)
     head = rig.project(rest_face.expand(b, -1, -1), motion.head_rotation, motion.head_translation)
@@ -84,7 +122,10 @@ def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[tor
     for up, lo in ((g.right_eye_upper, g.right_eye_lower), (g.left_eye_upper, g.left_eye_lower), (lip_up, lip_lo)):
         ids = torch.as_tensor(list(up) + list(lo), device=full.device)
         strip = skin[:, ids].clone()
-        strip[..., 2] = strip[..., 2] - 0.05  # behind the skin: folded lips/lids cover the openings
+        if up is lip_up:
+            strip[..., 2] = MOUTH_STRIP_DEPTH
+        else:
+            strip[..., 2] = strip[..., 2] - 0.05  # behind the skin: folded lids cover the openings
         parts.append(strip)
     # Bands along the lip lines, _MOUTH_MARGIN px wide, in front of the lips: an anti-aliased opening edge
     # and, when the lips are closed, the dark line between them.
@@ -100,12 +141,19 @@ def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[tor
         outer = edge.clone()
         outer[..., :2] = outer[..., :2] + sign * band_margin(canvas.ipd_px) * mouth_up.unsqueeze(1)
         parts.append(torch.cat([edge, outer], 1))
-    return torch.cat(parts, 1), tgt
+    # the mouth interior, behind all skin: it shows through the lip opening only
+    tongue = motion.blendshapes[:, ARKIT_INDEX["tongueOut"]]
+    mouth_px, mouth_rgb = interior_vertices(
+        rig, canvas.mouth_geometry, deformed, tongue, motion.head_rotation, motion.head_translation, canvas.teeth_rgb
+    )
+    mouth_z = mouth_px[..., 2:3] / (rig.scale * 6.0) - INTERIOR_DEPTH_BIAS
+    parts.append(torch.cat([to_win(mouth_px), mouth_z], -1))
+    return torch.cat(parts, 1), tgt, mouth_rgb
 
 
-def warp_attributes(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+def warp_attributes(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor, mouth_rgb: torch.Tensor) -> torch.Tensor:
     """Per-vertex attributes ``(B, V, ATTRIBUTE_CHANNELS)`` of the warp mesh at the target positions (see
-    :data:`~emogen.render.portrait.shading.ATTRIBUTE_CHANNELS`)."""
+    :data:`~emogen.render.portrait.shading.ATTRIBUTE_CHANNELS`); ``mouth_rgb`` from :func:`warp_targets`."""
     b, v = pos.shape[:2]
     g = face_topology().groups
     attr = pos.new_zeros(b, v, ATTRIBUTE_CHANNELS)
@@ -158,4 +206,10 @@ def warp_attributes(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor) -> tor
             eu = torch.stack([rel_c.real, rel_c.imag], -1) + src_pts[iris]
             attr[:, sl, 2:4] = eu
         base += 2 * m
+    # the mouth interior: its colour in channels 2, 3, 6, the frame's opening ratio in 9
+    mouth_src_gap = canvas.src_gap[base - 6 * len(g.lips_inner_upper) : base - 4 * len(g.lips_inner_upper)]
+    ratio = lip_gap.mean(1) / mouth_src_gap.mean().clamp(min=1e-3)
+    attr[:, base:, 2:4] = mouth_rgb[..., 0:2].to(attr)
+    attr[:, base:, 6] = mouth_rgb[..., 2].to(attr)
+    attr[:, base:, 9] = ratio.unsqueeze(1)
     return attr

@@ -6,7 +6,6 @@
   reveals white of the eye beside it;
 * :func:`relax_delta` — a "relaxed" skin layer (smile creases lightened) blended in by how much of the photo's smile
   the motion takes away;
-* :func:`wrinkle_layers` — darkening maps of expression wrinkles, weighted per frame by the expression;
 * :func:`teeth_colour` — the colour to draw synthetic teeth with.
 
 All work at the photo's resolution or the (smaller) working resolution the canvas chooses; landmarks are in the
@@ -20,7 +19,7 @@ import torch
 
 from ...face.blendshapes import face_topology
 
-__all__ = ["eyeball_layer", "fill_mouth", "poly_mask", "relax_delta", "teeth_colour", "wrinkle_layers"]
+__all__ = ["eyeball_layer", "fill_mouth", "poly_mask", "relax_delta", "teeth_colour"]
 
 
 def poly_mask(shape: tuple[int, int], poly: np.ndarray, dilate: float = 0.0) -> np.ndarray:
@@ -104,51 +103,6 @@ def relax_delta(
     crease = np.clip(-band / 0.03, 0.0, 1.0)
     delta = (coarse - img) * crease - 0.6 * np.maximum(band, 0.0)
     return (delta * mask[..., None] * strength).astype(np.float32)
-
-
-def wrinkle_layers(shape: tuple[int, int], pts: np.ndarray, ipd_px: float) -> np.ndarray:
-    """Darkening maps of expression wrinkles in photo space, ``(h, w, 3)`` in [0, 1]: vertical glabellar lines
-    (corrugator, AU4), horizontal lines across the nose bridge (AU9) and forehead lines (frontalis, AU1/AU2)
-    — the creases that make lowered brows, a wrinkled nose and raised brows readable (FACS manual, Ekman et al.
-    2002). Placed from the landmarks; weighted per frame by the brow/nose blendshapes.
-    """
-    import cv2
-
-    h, w = shape
-    out = np.zeros((h, w, 3), np.float32)
-    g = face_topology().groups
-    s = 8  # sub-pixel precision for cv2 drawing
-    thick = max(1, int(round(0.022 * ipd_px)))
-    eye_r = pts[list(g.right_eye_upper) + list(g.right_eye_lower)].mean(0)
-    eye_l = pts[list(g.left_eye_upper) + list(g.left_eye_lower)].mean(0)
-    across = (eye_l - eye_r) / max(np.linalg.norm(eye_l - eye_r), 1e-6)  # unit vector, subject's left
-    up = np.array([across[1], -across[0]])  # image "up" along the face (y is down)
-    if up[1] > 0:
-        up = -up
-    mid = (eye_r + eye_l) / 2
-
-    def line(channel: int, a: np.ndarray, b: np.ndarray, strength: float, bow: float = 0.0) -> None:
-        layer = np.zeros((h, w), np.float32)
-        n = 9
-        t = np.linspace(0, 1, n)[:, None]
-        p = a + (b - a) * t + up * bow * ipd_px * np.sin(np.pi * t)
-        cv2.polylines(layer, [np.round(p * s).astype(np.int32)], False, strength, thick, cv2.LINE_AA, shift=3)
-        out[..., channel] = np.maximum(out[..., channel], layer)
-
-    def at(x: float, y: float) -> np.ndarray:  # face-aligned offsets in IPD from the eye midpoint
-        return mid + (across * x + up * y) * ipd_px
-
-    # glabella: two short lines converging downwards between the inner brows
-    for side in (-1, 1):
-        line(0, at(side * 0.085, 0.42), at(side * 0.06, 0.24), 0.22)
-    # nose bridge: three short horizontal creases
-    for y in (0.02, 0.09, 0.16):
-        line(1, at(-0.11, y), at(0.11, y), 0.18, bow=0.01)
-    # forehead: three long horizontal lines above the brows
-    for y in (0.62, 0.76, 0.9):
-        line(2, at(-0.55, y - 0.03), at(0.55, y - 0.03), 0.15, bow=0.04)
-    blur = max(0.7, 0.018 * ipd_px)
-    return cv2.GaussianBlur(out, (0, 0), blur)
 
 
 def teeth_colour(win: np.ndarray, pts: np.ndarray) -> np.ndarray:

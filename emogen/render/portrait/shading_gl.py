@@ -10,22 +10,31 @@ import numpy as np
 import torch
 
 from ..gl import GLShader
-from .shading import LIP_LINE, LIP_LINE_CLEAR, PortraitShading
+from .canvas import TEXTURE_LAYOUT
+from .shading import FRAME_SLOTS, LIP_LINE, LIP_LINE_CLEAR, PortraitShading
+
+#: Offset of the signed crease layers in the 8-bit textures (they lie within about [-0.55, 0.25]).
+CREASE_BIAS = 0.6
 
 __all__ = ["GLPortraitShader"]
 
 _FRAGMENT = f"""
 #version 330
-in vec4 a0; in vec4 a1; in vec4 a2; flat in vec4 frame;
+in vec4 a0; in vec4 a1; in vec4 a2;
+flat in vec4 frame0; flat in vec4 frame1; flat in vec4 frame2; flat in vec4 frame3;
 uniform vec2 size;  // one frame's window (texture) size
 uniform float ipd;
-uniform vec3 teeth;
 const float LIP_LINE = {LIP_LINE};
 const float LIP_LINE_CLEAR = {LIP_LINE_CLEAR};
-uniform sampler2D photo;    // rgb: photo with the mouth filled, a: forehead wrinkles
-uniform sampler2D relax;    // rgb: relaxed-skin delta (encoded 0.5 + 2 d), a: glabella wrinkles
-uniform sampler2D eyeball;  // rgb: eyeball, a: nose wrinkles
-uniform sampler2D orig;     // rgb: the photo as is
+// crease layers are stored as s + CREASE_BIAS, colour gains as 0.5 + g, the relaxed-skin delta as 0.5 + 2 d
+const float CREASE_BIAS = {CREASE_BIAS};
+uniform sampler2D photo;    // rgb: photo with the mouth filled, a: glabella crease
+uniform sampler2D relax;    // rgb: relaxed-skin delta, a: forehead (AU1) creases
+uniform sampler2D eyeball;  // rgb: eyeball, a: forehead (AU2) creases
+uniform sampler2D orig;     // rgb: the photo as is, a: nose creases
+uniform sampler2D creases;  // nasolabial fold, crow's feet, lower lid, chin
+uniform sampler2D flush;    // rgb: flush gain, a: the subject's left share
+uniform sampler2D pallor;   // rgb: pallor gain
 out vec4 colour_out;
 
 float ss(float e0, float e1, float x) {{
@@ -33,46 +42,30 @@ float ss(float e0, float e1, float x) {{
     return t * t * (3.0 - 2.0 * t);
 }}
 
-vec3 mouth_colour(float dist, float gap, float u) {{
-    float t = clamp(dist / max(gap, 1e-3), 0.0, 1.0);
+vec3 mouth_colour(float u) {{
     float across = 1.0 - abs(2.0 * u - 1.0);
-    float depth = min(t, 1.0 - t) * 2.0;
-    vec3 col = vec3(0.24, 0.07, 0.07) * (0.45 + 0.55 * sqrt(across)) * (1.0 - 0.45 * depth);
-    vec3 tongue = vec3(0.55, 0.24, 0.24);
-    float tz = pow((u - 0.5) / 0.32, 2.0) + pow((t - 1.0) / 0.55, 2.0);
-    float t_alpha = ss(1.0, 0.7, tz) * ss(0.15 * ipd, 0.35 * ipd, gap) * 0.9;
-    col = mix(col, tongue * (0.7 + 0.3 * across), t_alpha);
-    float light = 0.5 + 0.5 * sqrt(across);
-    float h_up = min(0.09 * ipd, 0.6 * gap);
-    float up_alpha = ss(1.0, 0.0, (dist - h_up) / 1.2) * ss(0.08, 0.25, u) * ss(0.08, 0.25, 1.0 - u)
-                     * ss(0.02 * ipd, 0.05 * ipd, gap);
-    float seam = 1.0 - 0.16 * pow(abs(cos(3.14159265 * 7.0 * (u - 0.5))), 8.0);
-    float r = clamp(dist / max(h_up, 1e-3), 0.0, 1.0);
-    float occlusion = 0.7 + 0.3 * ss(0.0, 0.45, r);
-    col = mix(col, teeth * (light * occlusion * (1.0 - 0.1 * pow(r, 4.0)) * seam), up_alpha);
-    float h_lo = min(0.09 * ipd, 0.3 * gap);
-    float lo_alpha = ss(1.0, 0.0, ((gap - dist) - h_lo) / 1.2) * ss(0.22, 0.35, u) * ss(0.22, 0.35, 1.0 - u)
-                     * ss(0.4 * ipd, 0.55 * ipd, gap);
-    col = mix(col, teeth * (0.78 * light), lo_alpha);
-    return col;
+    return vec3(0.24, 0.07, 0.07) * (0.45 + 0.55 * sqrt(across));
 }}
 
 void main() {{
-    float relax_w = frame.x;
-    vec3 wrinkle_w = frame.yzw;
+    float relax_w = frame0.x;
     vec2 suv = a0.xy / size;
     vec4 p0 = texture(photo, suv);
-    vec3 col = p0.rgb;
-    float crease = wrinkle_w.z * p0.a;
-    if (relax_w > 0.0 || wrinkle_w.x > 0.0) {{  // uniform branches: skipped for most frames
-        vec4 p1 = texture(relax, suv);
-        col += relax_w * (p1.rgb - 0.5) * 0.5;
-        crease += wrinkle_w.x * p1.a;
+    vec4 p1 = texture(relax, suv);
+    vec4 p2 = texture(eyeball, suv);
+    vec4 p3 = texture(orig, suv);
+    vec4 p4 = texture(creases, suv);
+    vec4 p5 = texture(flush, suv);
+    vec3 col = p0.rgb + relax_w * (p1.rgb - 0.5) * 0.5;
+    float naso_w = mix(frame1.y, frame1.z, p5.a);
+    float shade = 1.0 + frame0.y * (p0.a - CREASE_BIAS) + frame0.z * (p1.a - CREASE_BIAS)
+                + frame0.w * (p2.a - CREASE_BIAS) + frame1.x * (p3.a - CREASE_BIAS)
+                + dot(vec4(naso_w, frame1.w, frame2.x, frame2.y), p4 - CREASE_BIAS);
+    col *= max(shade, 0.05);
+    if (frame2.z > 0.0 || frame2.w > 0.0) {{  // uniform branch: only frames with a colour cue
+        vec3 pal = texture(pallor, suv).rgb;
+        col *= (1.0 + frame2.z * (p5.rgb - 0.5)) * (1.0 + frame2.w * (pal - 0.5));
     }}
-    if (wrinkle_w.y > 0.0) {{
-        crease += wrinkle_w.y * texture(eyeball, suv).a;
-    }}
-    col *= 1.0 - crease;
     float m_eye = a1.x, m_mouth = a1.y, dist = a1.z, gap = a1.w;
     if (m_eye < 0.5 && m_mouth < 0.5) {{
         col *= 1.0 - 0.55 * pow(clamp(a2.z, 0.0, 1.0), 3.0);
@@ -83,9 +76,12 @@ void main() {{
         float alpha = ss(0.0, 1.0, min(dist, gap - dist) / 0.9);
         col = mix(col, ball * shadow, alpha);
     }}
-    if (m_mouth > 0.5) {{
-        vec3 synth_col = mouth_colour(clamp(dist, 0.0, gap), gap, a2.x);
-        vec3 own = texture(orig, suv).rgb;
+    if (m_mouth > 1.5) {{
+        float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
+        col = mix(p3.rgb, vec3(a0.z, a0.w, a1.z), synth);
+    }} else if (m_mouth > 0.5) {{
+        vec3 synth_col = mouth_colour(a2.x);
+        vec3 own = p3.rgb;
         float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
         vec3 m = mix(own, synth_col, synth);
         float lw = max(1.0, LIP_LINE * ipd);
@@ -103,6 +99,7 @@ class GLPortraitShader(GLShader):
     """Portrait shading in GLSL; keeps the textures of the last few photos on the GPU side (by ``inputs.key``)."""
 
     slots = 3
+    frame_slots = FRAME_SLOTS
     fragment_source = _FRAGMENT
 
     def __init__(self) -> None:
@@ -112,31 +109,34 @@ class GLPortraitShader(GLShader):
         values = {
             "size": (float(width), float(height)),
             "ipd": float(inputs.ipd_px),
-            "teeth": tuple(float(x) for x in inputs.teeth_rgb.detach().cpu().tolist()),
         }
         for name, value in values.items():
             if name in program:
                 program[name].value = value
-        for i, name in enumerate(("photo", "relax", "eyeball", "orig")):
+        for i, name in enumerate(("photo", "relax", "eyeball", "orig", "creases", "flush", "pallor")):
             if name in program:
                 program[name].value = i
         for i, tex in enumerate(self._upload(ctx, inputs.key, inputs.texture)):
             tex.use(location=i)
 
     def _upload(self, ctx, key: int, texture: torch.Tensor) -> list:
-        """Textures of one canvas (cached by ``key``): (1, 15, h, w) float → four RGBA8 textures (8-bit sampling
-        is several times faster than float on llvmpipe; the relaxed-skin delta is stored as 0.5 + 2·delta)."""
+        """Textures of one canvas (cached by ``key``): (1, 27, h, w) float → seven RGBA8 textures (8-bit sampling is
+        several times faster than float on llvmpipe; signed layers are stored with an offset, see the GLSL)."""
         import moderngl
 
         if key not in self._textures:
             tex = texture[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
             h, w = tex.shape[:2]
-            photo, relax, eyeball, orig, wr = (tex[..., 3 * i : 3 * i + 3] for i in range(5))
+            c = {name: tex[..., sl] for name, sl in TEXTURE_LAYOUT.items()}
+            creases = c["creases"] + CREASE_BIAS
             packed = [
-                np.concatenate([photo, wr[..., 2:3]], -1),
-                np.concatenate([0.5 + 2.0 * relax, wr[..., 0:1]], -1),
-                np.concatenate([eyeball, wr[..., 1:2]], -1),
-                np.concatenate([orig, np.ones_like(orig[..., :1])], -1),
+                np.concatenate([c["photo"], creases[..., 0:1]], -1),
+                np.concatenate([0.5 + 2.0 * c["relax"], creases[..., 1:2]], -1),
+                np.concatenate([c["eyeball"], creases[..., 2:3]], -1),
+                np.concatenate([c["orig"], creases[..., 3:4]], -1),
+                creases[..., 4:8],
+                np.concatenate([0.5 + c["flush"], c["left"]], -1),
+                np.concatenate([0.5 + c["pallor"], np.zeros_like(c["left"])], -1),
             ]
             out = []
             for arr in packed:

@@ -1,6 +1,6 @@
 """Portrait animator: golden images, agreement of the backends, stability, bad inputs.
 
-Golden images live in tests/core/golden/. Set ``EMOGEN_GOLDEN_DEBUG=1`` to dump rendered, expected and
+Golden images live in tests/emogen/render/golden/. Set ``EMOGEN_GOLDEN_DEBUG=1`` to dump rendered, expected and
 difference images to ``$EMOGEN_GOLDEN_DIR`` (default /tmp/emogen-golden); ``EMOGEN_UPDATE_GOLDEN=1`` rewrites the
 golden files (look at them before committing).
 """
@@ -126,7 +126,7 @@ def test_no_holes_under_strong_motion(animator, prepared):
     motion = MotionTrack(w, rot, torch.zeros(n, 3), torch.zeros(n, 2), 25)
     canvas = animator._canvas(prepared, 256)
     x0, y0, x1, y1 = canvas.window
-    pos, _ = warp_targets(prepared.rig, canvas, motion)
+    pos, _, _ = warp_targets(prepared.rig, canvas, motion)
     attr = torch.zeros(n, pos.shape[1], 1)
     frag = TorchRasterizer()(pos, canvas.faces, attr, y1 - y0, x1 - x0)
     # every pixel inside the pinned outer ring is covered by the warp mesh (no holes, no tears)

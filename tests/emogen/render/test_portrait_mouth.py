@@ -1,0 +1,120 @@
+"""The 3D mouth interior inside the portrait warp: where it shows, what it looks like, lips that never cross."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from emogen.arkit import ARKIT_INDEX, NUM_BLENDSHAPES
+from emogen.face.blendshapes import face_topology
+from emogen.face.tracking import FaceTracker
+from emogen.motion import MotionTrack
+from emogen.render.portrait import PortraitAnimator
+from emogen.render.portrait.geometry import uncross_openings, warp_targets
+from emogen.render.portrait.mouth import cull_interior, mouth_interior
+
+
+@pytest.fixture(scope="module")
+def animator():
+    return PortraitAnimator()
+
+
+@pytest.fixture(scope="module")
+def prepared(animator):
+    with FaceTracker() as tracker:
+        return animator.prepare(skimage.data.astronaut(), tracker=tracker)
+
+
+def _motion(**weights: float) -> MotionTrack:
+    w = torch.zeros(1, NUM_BLENDSHAPES)
+    for name, value in weights.items():
+        w[0, ARKIT_INDEX[name]] = value
+    return MotionTrack.from_blendshapes(w)
+
+
+def _opening_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray:
+    """Pixels strictly inside the inner lip loop of the frame (eroded by one pixel)."""
+    import cv2
+
+    canvas = animator._canvas(prepared, size)
+    _, tgt, _ = warp_targets(prepared.rig, canvas, motion)
+    g = face_topology().groups
+    loop = list(g.lips_inner_upper) + list(g.lips_inner_lower)[::-1]
+    x0, y0 = canvas.window[:2]
+    poly = tgt[0, loop].numpy() + np.array([x0, y0])
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 1, shift=2)
+    return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+
+
+def test_open_mouth_shows_a_dark_cavity_and_upper_teeth(animator, prepared):
+    """jawOpen: inside the lips, a dark cavity below a band of bright upper teeth (not a flat fill, not the photo)."""
+    motion = _motion(jawOpen=0.8, mouthUpperUpLeft=0.4, mouthUpperUpRight=0.4)
+    frame = animator(prepared, motion, size=512, progress=False)[0].astype(float)
+    inside = _opening_mask(animator, prepared, motion, 512)
+    assert inside.sum() > 150
+    lum = frame.mean(-1)
+    rows = np.nonzero(inside.any(1))[0]
+    top = inside & (np.arange(512)[:, None] < rows[0] + 0.2 * len(rows))
+    middle = inside & (np.abs(np.arange(512)[:, None] - rows.mean()) < 0.15 * len(rows))
+    assert np.median(lum[middle]) < 70, np.median(lum[middle])  # the cavity is dark
+    assert np.percentile(lum[top], 90) > 150, np.percentile(lum[top], 90)  # teeth hang from the upper lip
+    # reddish, not grey: the cavity is tissue
+    red = frame[middle]
+    assert (red[:, 0] > red[:, 2] * 1.3).mean() > 0.8
+
+
+def test_lower_teeth_follow_the_jaw(prepared):
+    mouth = mouth_interior()
+    rig = prepared.rig
+    geometry = mouth.fit(rig.identity)
+    lower = (mouth.material == 1) & (mouth.tooth >= 10)
+    upper = (mouth.material == 1) & (mouth.tooth < 10)
+    ys = []
+    for jaw in (0.0, 0.8):
+        deformed = rig.deform(_motion(jawOpen=jaw).blendshapes)
+        verts = mouth.pose(geometry, rig.identity, deformed)
+        ys.append((verts[0, lower, 1].mean().item(), verts[0, upper, 1].mean().item()))
+    assert ys[1][0] < ys[0][0] - 0.1  # lower teeth drop by more than 6 mm
+    assert abs(ys[1][1] - ys[0][1]) < 1e-5  # upper teeth stay with the skull
+
+
+def test_closed_lips_draw_no_interior(animator, prepared):
+    canvas = animator._canvas(prepared, 256)
+    motion = _motion(jawOpen=0.5)
+    pos, tgt, _ = warp_targets(prepared.rig, canvas, motion)
+    g = face_topology().groups
+    lips = tgt[:, list(g.lips_inner_upper) + list(g.lips_inner_lower)]
+    kept = cull_interior(canvas.mouth_faces, pos, lips, torch.tensor([20.0]))
+    assert 0 < len(kept) < len(canvas.mouth_faces)  # only what can show through the opening
+    assert len(cull_interior(canvas.mouth_faces, pos, lips, torch.tensor([0.0]))) == 0
+
+
+def test_lips_and_lids_never_cross():
+    g = face_topology().groups
+    pts = torch.zeros(1, 478, 3)
+    up, lo = list(g.lips_inner_upper), list(g.lips_inner_lower)
+    xs = torch.linspace(0, 100, len(up))
+    pts[0, up, 0] = xs
+    pts[0, lo, 0] = xs
+    pts[0, up, 1] = 50.0
+    pts[0, lo, 1] = 50.0 + torch.tensor([0, 4, 3, -2, -5, -6, -5, -2, 3, 4, 0.0])  # y down: < 0 means crossed
+    for eye_up, eye_lo in ((g.left_eye_upper, g.left_eye_lower), (g.right_eye_upper, g.right_eye_lower)):
+        xe = torch.linspace(0, 30, len(eye_up))
+        pts[0, list(eye_up), 0] = xe
+        pts[0, list(eye_lo), 0] = xe
+        pts[0, list(eye_up), 1] = 20.0
+        pts[0, list(eye_lo), 1] = 26.0
+    out = uncross_openings(pts)
+    gap = out[0, lo, 1] - out[0, up, 1]
+    assert (gap >= -1e-5).all()
+    crossed = pts[0, lo, 1] < pts[0, up, 1]
+    mid = (pts[0, lo, 1] + pts[0, up, 1]) / 2
+    assert torch.allclose(out[0, lo, 1][crossed], mid[crossed]) and torch.allclose(
+        out[0, up, 1][crossed], mid[crossed]
+    )
+    # open parts and the lids (open here) are untouched
+    assert torch.equal(out[0, lo][~crossed], pts[0, lo][~crossed])
+    assert torch.equal(out[0, list(g.left_eye_lower)], pts[0, list(g.left_eye_lower)])
