@@ -75,8 +75,8 @@ def _grid(args: argparse.Namespace) -> int:
 
     def render(image: np.ndarray, label: str, intensity: float) -> np.ndarray:
         spec = label if label == "neutral" else f"{label}:{intensity:g}"
-        weights = prior(resolve_emotion(spec, duration=1 / 25))[0]
-        return np.asarray(animator.still(animator.prepare(image), weights, size=args.size))
+        track = resolve_emotion(spec, duration=1 / 25)
+        return np.asarray(animator.still(animator.prepare(image), prior(track)[0], size=args.size, emotion=track))
 
     result = run_grid(render, identities, emotions, intensities, judges, still_dir=args.output / "stills")
     if not result.judges:

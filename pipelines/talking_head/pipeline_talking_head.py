@@ -425,7 +425,11 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         # 8. Animate the portrait
         frames = None
         if prepared is not None:
-            clips = [self.animator(prepared, m, height=height, width=width, output_type=output_type) for m in motions]
+            emotions = out_tracks or [None] * len(motions)  # drives flush and pallor
+            clips = [
+                self.animator(prepared, m, height=height, width=width, emotion=e, output_type=output_type)
+                for m, e in zip(motions, emotions, strict=True)
+            ]
             frames = (np.stack(clips) if output_type == "np" else torch.stack(clips)) if batched else clips[0]
 
         # 9. Post-process, return dataclass

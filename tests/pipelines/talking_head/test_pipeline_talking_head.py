@@ -273,7 +273,8 @@ def test_head_scale_blinks_and_gaze(pipe, speech):
 
     blink = ARKIT_INDEX["eyeBlinkLeft"]
     blinking = run(pipe, speech, blink_rate=60, gaze="model")  # first blink starts within the first second
-    assert blinking.motion.blendshapes[:, blink].max() > 0.9 > base.motion.blendshapes[:, blink].max()
+    # a blink closes the lid (its peak falls between frames: sampled at 25 fps it reads 0.8-1.0)
+    assert blinking.motion.blendshapes[:, blink].max() > 0.75 > base.motion.blendshapes[:, blink].max()
     other = run(pipe, speech, blink_rate=60, gaze="model", generator=seed(7))
     assert not torch.equal(blinking.motion.blendshapes[:, blink], other.motion.blendshapes[:, blink])
 
