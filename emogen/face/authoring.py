@@ -192,7 +192,7 @@ def eye_fields(vertices: np.ndarray) -> dict[str, np.ndarray]:
     """Eyelid fields computed from a face's own geometry (calibrated per face).
 
     ``eyeBlink*`` closes the lids exactly: the upper lid meets the lower lid a fifth of the opening above it.
-    ``eyeWide*`` raises the upper lid by 45 % of the opening (≈0.05 IPD on an average eye), ``eyeSquint*``
+    ``eyeWide*`` raises the upper lid by 60 % of the opening (≈0.065 IPD on an average eye), ``eyeSquint*``
     raises the lower lid by 30 % and lowers the upper lid by 10 % (AU7, lid tightener).
 
     Args:
@@ -225,7 +225,7 @@ def eye_fields(vertices: np.ndarray) -> dict[str, np.ndarray]:
         out[f"eyeBlink{side}"] = blink
         opening = np.linalg.norm(v[up_mid] - below, axis=-1)
         wide_up = np.zeros((len(up_mid), 3))
-        wide_up[:, 1] = 0.45 * opening.max() * a.lid_profile(up_mid) ** 0.7
+        wide_up[:, 1] = 0.6 * opening.max() * a.lid_profile(up_mid) ** 0.7
         out[f"eyeWide{side}"] = a.deform(
             [(up_mid, wide_up), (lo_mid, np.array([0.0, -0.008, 0.0]))], radius=0.3, anchors=brows
         )
@@ -260,14 +260,17 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
         inner, middle, outer = a.brow_parts(s)
         lids = np.r_[a.eye_upper[s], a.eye_lower[s]]
         other_corner = [a.corner[-s], a.corner_in[-s]]
-        # --- brows (AU4, AU2)
+        # --- brows (AU4, AU2). Amplitudes from real posed expressions read back through the same landmarker as
+        # our renders (a 21-expression reference sheet): surprise raises the inner brows 0.15 IPD (≈ 10 mm),
+        # anger lowers them 0.09 IPD and pulls them 0.04 IPD together. Landmarks on the brows' lower edge move
+        # about half as far as the peak of a field, hence peaks of 0.16-0.19 IPD.
         f[f"browDown{side}"] = a.deform(
-            [(inner, [-s * 0.05, -0.12, 0.0]), (middle, [-s * 0.025, -0.10, 0.0]), (outer, [0.0, -0.05, 0.0])],
+            [(inner, [-s * 0.09, -0.18, 0.0]), (middle, [-s * 0.045, -0.15, 0.0]), (outer, [0.0, -0.075, 0.0])],
             radius=0.38,
             anchors=lids,
         )
         f[f"browOuterUp{side}"] = a.deform(
-            [(outer, [s * 0.01, 0.10, 0.0]), (middle, [0.0, 0.06, 0.0]), (inner, [0.0, 0.02, 0.0])],
+            [(outer, [s * 0.016, 0.16, 0.0]), (middle, [0.0, 0.096, 0.0]), (inner, [0.0, 0.032, 0.0])],
             radius=0.4,
             anchors=lids,
         )
@@ -353,7 +356,7 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
     mid_l, mid_r = a.brow_parts(+1)[1], a.brow_parts(-1)[1]
     lids_all = np.r_[a.eye_upper[1], a.eye_lower[1], a.eye_upper[-1], a.eye_lower[-1]]
     f["browInnerUp"] = a.deform(
-        [(np.r_[inner_l, inner_r], [0.0, 0.12, 0.0]), (np.r_[mid_l, mid_r], [0.0, 0.06, 0.0])],
+        [(np.r_[inner_l, inner_r], [0.0, 0.19, 0.0]), (np.r_[mid_l, mid_r], [0.0, 0.096, 0.0])],
         radius=0.45,
         anchors=lids_all,
     )

@@ -46,6 +46,11 @@ _GAZE_DOWN = math.asin(0.09 / 0.19)
 _GAZE_UP = math.asin(0.08 / 0.19)
 #: MediaPipe's blendshape scores are noisy near zero on relaxed faces; scores below this are treated as zero.
 _REST_DEADZONE = 0.12
+#: Scores MediaPipe's blendshape model gives relaxed faces on some channels (low, heavy brows read as browDown
+#: 0.5-0.65, a relaxed lower lid as eyeSquint 0.3-0.45, closed relaxed lips as mouthPress up to 0.45): below
+#: these a photo's score is no evidence of the action, and above them it is rescaled. Without this, "neutral"
+#: raised such faces' brows by ~5 mm and a full frown lowered them by ~2 mm from the photo.
+_REST_BASELINE = {"browDown": 0.45, "eyeSquint": 0.3, "mouthPress": 0.25}
 #: IPD the neutral mouth corners of a smiling photo are lowered beyond what its smile score explains.
 _CORNER_MARGIN = 0.1
 _MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
@@ -284,7 +289,8 @@ class FaceRig(nn.Module):
             blendshapes_path: folder with ``blendshapes.safetensors`` (default: the shipped fields).
             relative: take the photo's own expression (its blendshape scores) out of the identity, so weights
                 are absolute (0 = neutral) whatever the photo shows. With ``False`` the photo is the neutral.
-            deadzone: scores below this are treated as 0 (detector noise on relaxed faces).
+            deadzone: scores below this are treated as 0 (detector noise on relaxed faces; some channels have a
+                higher floor, :data:`_REST_BASELINE`).
         """
         lm = face.landmarks.detach().cpu().double().numpy()
         cam = np.stack([lm[:, 0], -lm[:, 1], -lm[:, 2]], -1)  # y up, z to the camera
@@ -302,7 +308,18 @@ class FaceRig(nn.Module):
         shapes = shapes.double().numpy().copy()
         # --- calibrate to this face
         rest = face.blendshapes.detach().cpu().double().numpy().copy() if relative else np.zeros(NUM_BLENDSHAPES)
-        rest = np.clip((rest - deadzone) / (1.0 - deadzone), 0.0, 1.0)
+        base = np.full(NUM_BLENDSHAPES, deadzone)
+        for prefix, b in _REST_BASELINE.items():
+            base[[ARKIT_INDEX[prefix + side] for side in ("Left", "Right")]] = max(b, deadzone)
+        raw = rest
+        rest = np.clip((rest - base) / (1.0 - base), 0.0, 1.0)
+        if relative:
+            # MediaPipe never scores cheekSquint (AU6), so a laughing photo's raised cheeks and narrowed eyes would
+            # stay in every expression: infer it from the smile and the lower-lid squint that come with it.
+            for side in ("Left", "Right"):
+                smile, squint = raw[ARKIT_INDEX[f"mouthSmile{side}"]], raw[ARKIT_INDEX[f"eyeSquint{side}"]]
+                au6 = 0.8 * float(np.clip((smile - 0.3) / 0.5, 0, 1)) * float(np.clip(squint / 0.6, 0, 1))
+                rest[ARKIT_INDEX[f"cheekSquint{side}"]] = max(rest[ARKIT_INDEX[f"cheekSquint{side}"]], au6)
         for side in ("Left", "Right"):
             # eyes in photos are open unless the detector is sure they are not
             k = ARKIT_INDEX[f"eyeBlink{side}"]
