@@ -25,8 +25,8 @@ a :class:`SpeechPlan`, or a plain string (spoken neutral). Features come from
 
 Long texts (over ``MAX_CHARS`` = 20 000 characters) are refused by ``synthesize``; ``synthesize_stream`` yields
 one sentence at a time in bounded memory. Unsupported characters (emoji, control characters, other scripts) are
-removed with a logged warning; text with nothing speakable raises ``ValueError``. The engine is espeak-ng from
-the ``espeakng-loader`` wheel (GPL-3, loaded at run time), thread-safe behind one lock.
+removed with a logged warning; text with nothing speakable raises ``ValueError``. ``synthesize`` speaks with
+espeak-ng from the ``espeakng-loader`` wheel (GPL-3, loaded at run time), thread-safe behind one lock.
 
 Visemes: ``phones_to_arkit(phones, fps=25.0, duration=None) -> torch.Tensor (T, 52)`` (ARKit jaw/mouth weights
 with Cohen & Massaro coarticulation), ``phone_to_viseme(phone)``. Forced alignment of user audio:
@@ -34,10 +34,15 @@ with Cohen & Massaro coarticulation), ``phone_to_viseme(phone)``. Forced alignme
 
 Emotion specs, tags "[happy] … [sad:0.7] …" and timelines: ``emogen.controls.speech_pieces(text, emotion)`` turns
 them into :class:`SpeechPiece` values and :func:`speak` speaks them (``emogen speak``; the pipeline form is
-``emogen.pipelines.EmoSpeechPipeline``). Engines (:mod:`emogen.speech.engines`): espeak-ng.
+``emogen.pipelines.EmoSpeechPipeline``) with an engine (:mod:`emogen.speech.engines`): by default
+:func:`default_engine`, hibari-tts's neural voice ``"heart"`` (:class:`~emogen.speech.hibari.HibariEngine`, 24 kHz,
+ARPAbet phones) with every espeak-ng voice name (``"en-us+f3"`` …) routed to espeak-ng (:class:`EspeakEngine`).
+Each engine renders the same plan rules through its measured :class:`~emogen.speech.calibration.ProsodyCalibration`
+(``python -m emogen.speech.measure emotions`` prints the effects per engine).
 """
 
-from emogen.speech.engines import EspeakEngine, TTSEngine, default_engine
+from emogen.speech.calibration import ProsodyCalibration
+from emogen.speech.engines import EspeakEngine, TTSEngine, VoiceRouter, default_engine
 from emogen.speech.espeak import list_voices
 from emogen.speech.plan import SpeechPlan, SpeechPlanSegment, plan_from_state, plan_from_track, plan_segment
 from emogen.speech.speak import SpeechPiece, speak
@@ -48,8 +53,10 @@ from emogen.speech.types import PhoneSegment, SpeechResult
 __all__ = [
     "MAX_CHARS",
     "EspeakEngine",
+    "ProsodyCalibration",
     "SpeechPiece",
     "TTSEngine",
+    "VoiceRouter",
     "default_engine",
     "speak",
     "PhoneSegment",

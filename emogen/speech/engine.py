@@ -4,6 +4,10 @@ Each class wraps a plain engine of :mod:`emogen.speech.engines` so that a pipeli
 component: the engine's settings are its config (``save_pretrained`` writes them to ``tts/config.json``; it has no
 parameters), and ``from_pretrained`` reads them back. Code that only speaks (``emogen speak``) uses the plain
 engines and never imports diffusers.
+
+* :class:`HibariTTS` — hibari's neural voice ``"heart"`` (the model is the hibari-tts wheel's own, never copied into
+  a pipeline folder), with espeak-ng as the fallback for every espeak voice name. The default (:func:`default_tts`).
+* :class:`EspeakTTS` — espeak-ng only; pipeline folders saved with it keep loading as they were.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
-from .engines import EspeakEngine, TTSEngine
+from .engines import EspeakEngine, TTSEngine, VoiceRouter
 from .plan import SpeechPlanSegment
 from .text import MAX_CHARS
 from .types import SpeechResult
 
-__all__ = ["EspeakTTS", "TTSComponent"]
+__all__ = ["EspeakTTS", "HibariTTS", "TTSComponent", "default_tts"]
 
 
 class TTSComponent(ModelMixin, ConfigMixin):
@@ -97,3 +101,49 @@ class EspeakTTS(TTSComponent):
     @property
     def engine(self) -> EspeakEngine:
         return self._engine
+
+
+class HibariTTS(TTSComponent):
+    """hibari-tts's neural voice (+ espeak-ng for espeak voice names), as a pipeline component.
+
+    The config holds settings only: the model is read from the installed ``hibari-tts`` wheel (Apache-2.0, see its
+    ``NOTICE``) and patched in memory when the first sentence is spoken, so a saved pipeline folder stays small and
+    never redistributes it.
+
+    Args:
+        default_voice: voice used when a call names none: ``"heart"`` (hibari), or an espeak-ng voice such as
+            ``"en-us+f3"`` when ``espeak_fallback`` is on.
+        threads: onnxruntime intra-op threads for hibari (1 is fastest on small shared machines).
+        max_chars: longest text one call accepts.
+        espeak_fallback: route espeak-ng voice names (``"en-us"``, ``"en-us+f3"``, other languages) to espeak-ng;
+            off, only ``"heart"`` is accepted.
+    """
+
+    @register_to_config
+    def __init__(
+        self, default_voice: str = "heart", threads: int = 1, max_chars: int = MAX_CHARS, espeak_fallback: bool = True
+    ) -> None:
+        super().__init__()
+        from .hibari import HibariEngine
+
+        if not isinstance(espeak_fallback, bool):
+            raise ValueError(f"espeak_fallback must be True or False, got {espeak_fallback!r}.")
+        if espeak_fallback:
+            hibari = HibariEngine(threads=threads, max_chars=max_chars)
+            self._engine: TTSEngine = VoiceRouter(
+                [hibari, EspeakEngine(max_chars=max_chars)], default_voice=default_voice
+            )
+        else:
+            self._engine = HibariEngine(default_voice, threads=threads, max_chars=max_chars)
+
+    @property
+    def engine(self) -> TTSEngine:
+        return self._engine
+
+
+def default_tts() -> TTSComponent:
+    """The component pipelines use when none is given: :class:`HibariTTS` if hibari-tts is installed, else
+    :class:`EspeakTTS`."""
+    from .hibari.model import hibari_installed
+
+    return HibariTTS() if hibari_installed() else EspeakTTS()

@@ -22,7 +22,10 @@ The rules have two parts, both applied relative to the voice's neutral delivery:
    table: surprise takes the high-arousal pattern of joy/fear with a rising contour, contempt a weak form of disgust.
 
 The numbers were then set by listening to espeak-ng renditions and by measuring median F0, duration and RMS level
-with Praat (parselmouth): see ``tests/core/test_speech_synth.py`` for the orderings the waveform must show.
+with Praat (parselmouth): see ``tests/emogen/speech/test_synth.py`` for the orderings the waveform must show. The
+rules are one set for every engine: an engine that renders a feature differently from espeak-ng carries a measured
+:class:`~emogen.speech.calibration.ProsodyCalibration` (plan → what it renders for the same measured effect), and
+``python -m emogen.speech.measure emotions`` prints what each engine makes of each emotion.
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ class SpeechPlan:
         texts: the text of each segment.
         segments: the features of each segment (same length as ``texts``).
         spans: ``(start, end)`` in seconds of each segment in the waveform; empty before synthesis.
-        voice: the espeak-ng voice (``"en-us"``, ``"en-us+f3"`` …).
+        voice: the engine's voice (``"heart"``; espeak-ng: ``"en-us"``, ``"en-us+f3"`` …).
         speed: global rate factor applied on top of each segment's ``rate``.
     """
 
@@ -227,12 +230,15 @@ LABEL_RULES: dict[str, dict[str, float]] = {
     # much faster; pitch very much higher; range much wider; intensity normal; irregular voicing; precise
     "fearful": {"pitch_shift": 3.0, "pitch_range": 0.35, "rate": 0.3, "contour": 0.5, "jitter": 0.5, "tension": 0.2},
     # very much slower; pitch very much lower; range slightly wider; intensity lower; grumbled chest tone;
-    # wide, downward terminal inflections
+    # wide, downward terminal inflections. (Level and loudness offset most of disgust's moderate arousal, 0.35,
+    # which alone raises F0 by 1.4 st and the level by 2 dB: measured on both engines it ends lower than contempt
+    # and no louder than neutral. Stronger offsets make the prosodic diarizer, calibrated on arousal 0.35, read
+    # disgust as calm: `python -m emogen.speech.measure emotions`, tests/emogen/diarize.)
     "disgusted": {
-        "pitch_shift": -2.5,
+        "pitch_shift": -3.5,
         "pitch_range": 0.1,
         "rate": -0.5,
-        "loudness": -1.0,
+        "loudness": -2.0,
         "contour": -2.5,
         "tension": 0.3,
         "pause": 0.1,

@@ -18,7 +18,8 @@ from tqdm.auto import tqdm
 from emogen.speech.espeak import get_engine, parse_voice
 from emogen.speech.plan import SpeechPlan, SpeechPlanSegment
 from emogen.speech.prosody import reshape_voice
-from emogen.speech.text import check_length, clean_text, has_speakable, split_sentences
+from emogen.speech.segments import Segments, prepare_segments, soft_limit
+from emogen.speech.text import check_length, split_sentences
 from emogen.speech.types import PhoneSegment, SpeechResult
 
 __all__ = ["synthesize", "synthesize_stream", "concatenate", "HEADROOM_DB", "ESPEAK_DEFAULT_RATE"]
@@ -38,8 +39,6 @@ _PITCH_ST = np.array([-6.8, -3.55, 0.0, 4.2, 8.5])
 _RANGE_PARAM = np.array([0.0, 25.0, 50.0, 100.0])
 _RANGE_ST = np.array([-2.7, -1.3, 0.0, 2.3])
 
-Segments = Sequence[tuple[str, SpeechPlanSegment]] | SpeechPlan | str
-
 
 def _espeak_params(seg: SpeechPlanSegment, speed: float) -> tuple[dict, float]:
     """espeak parameters for a segment, and the pitch shift (semitones) left for WORLD."""
@@ -57,58 +56,11 @@ def _espeak_params(seg: SpeechPlanSegment, speed: float) -> tuple[dict, float]:
     return params, residual if abs(residual) > 0.1 else 0.0
 
 
-def _limit(x: np.ndarray, knee: float = 0.9) -> np.ndarray:
-    """Soft limiter: identity below ``knee``, tanh knee above (keeps |x| < 1)."""
-    a = np.abs(x)
-    if a.max(initial=0.0) <= knee:
-        return x
-    over = knee + (1.0 - knee) * np.tanh((a - knee) / (1.0 - knee))
-    return np.where(a > knee, np.sign(x) * over, x).astype(np.float32)
-
-
 def _normalise(segments: Segments, voice: str | None, speed: float | None) -> tuple[list, str, float]:
-    if isinstance(segments, SpeechPlan):
-        voice = segments.voice if voice is None else voice
-        speed = segments.speed if speed is None else speed
-        items = segments.items()
-    elif isinstance(segments, str):
-        items = [(segments, SpeechPlanSegment())]
-    elif isinstance(segments, Sequence):
-        items = list(segments)
-        for i, item in enumerate(items):
-            if not (
-                isinstance(item, tuple)
-                and len(item) == 2
-                and isinstance(item[0], str)
-                and isinstance(item[1], SpeechPlanSegment)
-            ):
-                raise TypeError(
-                    f"segments[{i}] must be a (text, SpeechPlanSegment) tuple, got {item!r:.80}. "
-                    "Build features with emogen.speech.plan_segment('happy')."
-                )
-    else:
-        raise TypeError(
-            "segments must be a string, a SpeechPlan or a list of (text, SpeechPlanSegment), "
-            f"got {type(segments).__name__}."
-        )
+    items, voice, speed = prepare_segments(segments, voice, speed)
     voice = "en-us" if voice is None else voice
-    speed = 1.0 if speed is None else speed
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4.0:
-        raise ValueError(f"speed must be a number in [0.25, 4], got {speed!r}.")
     parse_voice(voice)  # validates
-    cleaned = []
-    for text, seg in items:
-        text = clean_text(text)
-        if has_speakable(text):
-            cleaned.append((text, seg))
-        elif text:
-            logger.warning("Skipping a segment with nothing speakable: %r", text[:80])
-    if not cleaned:
-        raise ValueError(
-            "Nothing to speak: the text is empty or has no letters or digits after removing unsupported characters "
-            "(emoji, control characters, non-Latin scripts)."
-        )
-    return cleaned, voice, float(speed)
+    return items, voice, speed
 
 
 def _render(text: str, seg: SpeechPlanSegment, voice: str, speed: float, seed: int) -> tuple[np.ndarray, list, int]:
@@ -193,7 +145,7 @@ def synthesize(segments: Segments, voice: str | None = None, speed: float | None
         phones.extend(p.shifted(t) for p in ph)
         spans.append((t, t + len(x) / sr))
         t += len(x) / sr
-    wave = _limit(np.concatenate(chunks).astype(np.float32))
+    wave = soft_limit(np.concatenate(chunks).astype(np.float32))
     plan = SpeechPlan(
         texts=[s for s, _ in items], segments=[g for _, g in items], spans=spans, voice=voice, speed=speed
     )

@@ -18,8 +18,8 @@ class PhoneSegment:
     """One phone and its time span in seconds.
 
     Args:
-        phone: the phone symbol: an espeak-ng mnemonic (``"'oU"``, ``"tS"``, ``"_:"`` for a pause) from the TTS,
-            or an ARPAbet symbol (``"OW"``, ``"CH"``, ``"SIL"``) from forced alignment.
+        phone: the phone symbol: an espeak-ng mnemonic (``"'oU"``, ``"tS"``, ``"_:"`` for a pause) from espeak-ng,
+            or an ARPAbet symbol (``"OW"``, ``"CH"``, ``"SIL"``) from hibari or forced alignment.
         start: onset in seconds.
         end: offset in seconds (``>= start``).
     """
@@ -41,6 +41,11 @@ class PhoneSegment:
     def duration(self) -> float:
         return self.end - self.start
 
+    @property
+    def is_pause(self) -> bool:
+        """True for a pause: espeak-ng's ``_`` mnemonics, ARPAbet ``SIL`` / ``SP`` / ``<sil>``."""
+        return self.phone.startswith("_") or self.phone.upper() in ("SIL", "SP", "<SIL>", "<S>", "</S>")
+
     def shifted(self, offset: float) -> PhoneSegment:
         """The same phone ``offset`` seconds later."""
         return PhoneSegment(self.phone, self.start + offset, self.end + offset)
@@ -55,7 +60,7 @@ class SpeechResult:
 
     Args:
         waveform (`np.ndarray` of shape `(N,)`, float32 in [-1, 1]): mono audio.
-        sample_rate: samples per second (espeak-ng: 22050).
+        sample_rate: samples per second (espeak-ng: 22050, hibari: 24000).
         phones: phone segments in order, covering the waveform (pauses included as ``"_"`` phones).
         plan: the plan, with ``spans`` filled in.
         offset: where ``waveform[0]`` lies in a longer utterance, in seconds (set by

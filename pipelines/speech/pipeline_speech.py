@@ -19,7 +19,7 @@ from emogen.controls import speech_pieces
 from emogen.controls.parse import EmotionSpec
 from emogen.emotion import EmotionTrack
 from emogen.speech import PhoneSegment, SpeechPlan, speak
-from emogen.speech.engine import EspeakTTS, TTSComponent
+from emogen.speech.engine import TTSComponent, default_tts
 
 from ..pipeline_utils import progress_enabled
 
@@ -48,11 +48,12 @@ class SpeechOutput(BaseOutput):
 class EmoSpeechPipeline(DiffusionPipeline):
     """Emotional text-to-speech with phone timings and an explicit :class:`~emogen.speech.SpeechPlan`.
 
-    There are no neural components: the TTS engine is registered as a config-only component, so
+    The TTS engine is registered as a config-only component (its model comes from its own package), so
     ``save_pretrained`` / ``from_pretrained`` keep its settings.
 
     Args:
-        tts: the engine component (default: espeak-ng, voice ``"en-us"``).
+        tts: the engine component (default :func:`~emogen.speech.engine.default_tts`: hibari's neural voice
+            ``"heart"``, with every espeak-ng voice name routed to espeak-ng).
 
     Example:
         >>> pipe = EmoSpeechPipeline()
@@ -65,7 +66,7 @@ class EmoSpeechPipeline(DiffusionPipeline):
 
     def __init__(self, tts: TTSComponent | None = None) -> None:
         super().__init__()
-        self.register_modules(tts=tts if tts is not None else EspeakTTS())
+        self.register_modules(tts=tts if tts is not None else default_tts())
 
     @torch.no_grad()
     def __call__(
@@ -84,7 +85,8 @@ class EmoSpeechPipeline(DiffusionPipeline):
             emotion: emotion of the untagged text: a label, ``label:intensity``, mixture, ``vad:…``, free text,
                 a timeline string, a typed value, or ``"auto"`` (read from each sentence). Default neutral.
             emotion_track: precomputed twin of ``emotion`` (time in seconds of the output).
-            voice: the engine's voice, e.g. ``"en-us"``, ``"en-us+f3"`` (``None``: the engine's default).
+            voice: the engine's voice, e.g. ``"heart"`` (neural), ``"en-us"``, ``"en-us+f3"`` (espeak-ng); ``None``:
+                the engine's default.
             speed: global rate factor in [0.25, 4].
             return_dict: return a :class:`SpeechOutput` (else a tuple in its field order).
 

@@ -1,6 +1,9 @@
-"""EmoSpeechPipeline: emotion per tagged segment, per sentence on a timeline, or from a track."""
+"""EmoSpeechPipeline: emotion per tagged segment, per sentence on a timeline, or from a track (both TTS components:
+hibari's neural voice, the default, and espeak-ng)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import parselmouth
@@ -10,14 +13,21 @@ import torch
 from emogen.emotion import LABELS, EmotionTrack
 from emogen.pipelines.speech import EmoSpeechPipeline, SpeechOutput
 from emogen.speech import PhoneSegment, SpeechPlan
-from emogen.speech.engine import EspeakTTS
+from emogen.speech.engine import EspeakTTS, HibariTTS
+
+#: component → (voice the tests speak with, its sample rate)
+VOICES = {"HibariTTS": ("heart", 24000), "EspeakTTS": ("en-us+f3", 22050)}
 
 
-@pytest.fixture(scope="module")
-def pipe():
-    p = EmoSpeechPipeline()
+@pytest.fixture(scope="module", params=["HibariTTS", "EspeakTTS"])
+def pipe(request):
+    p = EmoSpeechPipeline(tts=HibariTTS() if request.param == "HibariTTS" else EspeakTTS())
     p.set_progress_bar_config(disable=True)
     return p
+
+
+def voice_of(pipe) -> tuple[str, int]:
+    return VOICES[type(pipe.tts).__name__]
 
 
 def median_f0_and_level(wave: np.ndarray, sr: int) -> tuple[float, float]:
@@ -32,8 +42,9 @@ def span_stats(out: SpeechOutput, i: int) -> tuple[float, float]:
 
 
 def test_tags_change_the_voice_at_the_boundary(pipe):
-    out = pipe("[happy] We won the match today! [sad:0.9] But Sam got hurt very badly.", voice="en-us+f3")
-    assert isinstance(out, SpeechOutput) and out.waveform.dtype == np.float32 and out.sample_rate == 22050
+    voice, sr = voice_of(pipe)
+    out = pipe("[happy] We won the match today! [sad:0.9] But Sam got hurt very badly.", voice=voice)
+    assert isinstance(out, SpeechOutput) and out.waveform.dtype == np.float32 and out.sample_rate == sr
     assert [s.label for s in out.plan.segments] == ["happy", "sad"]
     assert out.plan.segments[1].intensity == pytest.approx(0.9)
     (f_happy, l_happy), (f_sad, l_sad) = span_stats(out, 0), span_stats(out, 1)
@@ -60,8 +71,12 @@ def test_timeline_and_track_steer_each_sentence_by_time(pipe):
     out = pipe(text, emotion="0s happy, 3s sad")
     labels = [s.label for s in out.plan.segments]
     assert len(labels) == 4 and labels[0] == "happy" and labels[-1] == "sad"
-    f_first, _ = span_stats(out, 0)
-    f_last, _ = span_stats(out, 3)
+    # each sentence against its own neutral rendition (a neural voice gives sentences their own melody)
+    neutral = pipe(text)
+    f_first, f_last = (
+        span_stats(out, 0)[0] / span_stats(neutral, 0)[0],
+        span_stats(out, 3)[0] / span_stats(neutral, 3)[0],
+    )
     assert f_first > f_last * 2 ** (3 / 12)
     # the precomputed twin gives the same plan
     n = 100
@@ -79,7 +94,7 @@ def test_timeline_and_track_steer_each_sentence_by_time(pipe):
 
 def test_return_tuple_and_speed(pipe):
     wave, sr, phones, plan, track = pipe("Hello there, friend.", return_dict=False)
-    assert isinstance(plan, SpeechPlan) and isinstance(track, EmotionTrack) and sr == 22050
+    assert isinstance(plan, SpeechPlan) and isinstance(track, EmotionTrack) and sr == voice_of(pipe)[1]
     fast = pipe("Hello there, friend.", speed=1.5)
     assert len(fast.waveform) < 0.8 * len(wave)
 
@@ -111,10 +126,32 @@ def test_emotion_and_its_twin_are_exclusive(pipe):
 def test_save_and_load_keep_the_engine_config(tmp_path):
     pipe = EmoSpeechPipeline(tts=EspeakTTS(default_voice="en-us+f3"))
     pipe.save_pretrained(tmp_path)
-    loaded = EmoSpeechPipeline.from_pretrained(tmp_path)
-    assert loaded.tts.config.default_voice == "en-us+f3"
+    loaded = EmoSpeechPipeline.from_pretrained(tmp_path)  # folders saved with espeak-ng keep loading as they were
+    assert isinstance(loaded.tts, EspeakTTS) and loaded.tts.config.default_voice == "en-us+f3"
     loaded.set_progress_bar_config(disable=True)
     assert loaded("Hello.").plan.voice == "en-us+f3"
+
+
+def test_the_default_is_hibari_and_routes_espeak_voices(tmp_path):
+    pipe = EmoSpeechPipeline()
+    assert isinstance(pipe.tts, HibariTTS) and pipe.tts.default_voice == "heart" and pipe.tts.name == "hibari"
+    assert {"heart", "en-us", "en-us+f3"} <= set(pipe.tts.voices())
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe("Hello.", voice="en-us+f3").sample_rate == 22050
+    HibariTTS(default_voice="en-us+f3", threads=2).save_pretrained(tmp_path / "tts")
+    config = json.loads((tmp_path / "tts" / "config.json").read_text())
+    assert config["_class_name"] == "HibariTTS" and config["threads"] == 2 and config["espeak_fallback"] is True
+    assert not list((tmp_path / "tts").glob("*.onnx")) and not list((tmp_path / "tts").glob("*.safetensors"))
+    loaded = HibariTTS.from_pretrained(tmp_path / "tts")
+    assert {k: v for k, v in loaded.config.items() if not k.startswith("_")} == {
+        "default_voice": "en-us+f3", "threads": 2, "max_chars": 20_000, "espeak_fallback": True
+    }  # fmt: skip
+    assert loaded.name == "espeak-ng" and loaded.default_voice == "en-us+f3"
+    only = HibariTTS(espeak_fallback=False)
+    with pytest.raises(ValueError, match="'en-us'"):
+        only.check_voice("en-us")
+    with pytest.raises(ValueError, match="espeak_fallback"):
+        HibariTTS(espeak_fallback="yes")
 
 
 def test_auto_reads_each_sentence(pipe):
