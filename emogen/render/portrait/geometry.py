@@ -42,7 +42,14 @@ RING_EXPR = (0.45, 0.12, 0.0, 0.0)
 # Below the chin the rings cover neck, collar and shoulders, which follow the head much less than hair does.
 RING_NECK_DROP = (0.4, 0.75, 1.0, 1.0)
 MOUTH_MARGIN = 1.0  # px the mouth bands extend beyond the closed-lip line's half width (anti-aliasing)
+BAND_INSET = 1.0  # px the mouth bands reach into the opening (the lips' shadow; hides aliased 1-px interior slivers)
 MOUTH_STRIP_DEPTH = -0.9  # the flat mouth strip lies behind the 3D interior: it fills what the interior misses
+
+
+def band_inset(upper: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
+    """How far (px) the lip-line bands reach into the opening, per column: ``BAND_INSET``, or half the opening
+    where it is narrower (``upper``, ``lower``: the inner lip lines, ``(B, m, 2)``)."""
+    return (0.5 * (upper - lower).norm(dim=-1)).clamp(max=BAND_INSET)
 
 
 def band_margin(ipd_px: float) -> float:
@@ -127,20 +134,23 @@ def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[tor
         else:
             strip[..., 2] = strip[..., 2] - 0.05  # behind the skin: folded lids cover the openings
         parts.append(strip)
-    # Bands along the lip lines, _MOUTH_MARGIN px wide, in front of the lips: an anti-aliased opening edge
-    # and, when the lips are closed, the dark line between them.
+    # Bands along the lip lines, in front of the lips and the interior: from BAND_INSET px inside the opening to
+    # band_margin px outside it. They anti-alias the opening's edge, shade the interior just below the lips and,
+    # when the lips are closed, draw the dark line between them.
     corner = skin[:, lip_up[-1], :2] - skin[:, lip_up[0], :2]
     mouth_up = torch.stack([corner[:, 1], -corner[:, 0]], -1)
     mouth_up = mouth_up / mouth_up.norm(dim=-1, keepdim=True).clamp(min=1e-6)
     if (mouth_up[:, 1] > 0).any():  # keep it pointing up on screen (y down)
         mouth_up = torch.where(mouth_up[:, 1:2] > 0, -mouth_up, mouth_up)
+    inset = band_inset(skin[:, lip_up, :2], skin[:, lip_lo, :2]).unsqueeze(-1)  # (b, m, 1)
     for arc, sign in ((lip_up, 1.0), (lip_lo, -1.0)):
         ids = torch.as_tensor(arc, device=full.device)
         edge = skin[:, ids].clone()
         edge[..., 2] = edge[..., 2] + 0.02
-        outer = edge.clone()
+        outer, inner = edge.clone(), edge.clone()
         outer[..., :2] = outer[..., :2] + sign * band_margin(canvas.ipd_px) * mouth_up.unsqueeze(1)
-        parts.append(torch.cat([edge, outer], 1))
+        inner[..., :2] = inner[..., :2] - sign * inset * mouth_up.unsqueeze(1)
+        parts.append(torch.cat([inner, outer], 1))
     # the mouth interior, behind all skin: it shows through the lip opening only
     tongue = motion.blendshapes[:, ARKIT_INDEX["tongueOut"]]
     mouth_px, mouth_rgb = interior_vertices(
@@ -168,6 +178,7 @@ def warp_attributes(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor, mouth_
     true = tgt[:, lip]
     lip_gap = (true[:, :m_lip] - true[:, m_lip:]).norm(dim=-1)  # (b, m) true lip opening per pair
     margin = band_margin(canvas.ipd_px)
+    inset = band_inset(true[:, :m_lip], true[:, m_lip:])
     for kind, up, iris in (
         ("eye", g.right_eye_upper, 468),
         ("eye", g.left_eye_upper, 473),
@@ -185,8 +196,8 @@ def warp_attributes(canvas: Canvas, pos: torch.Tensor, tgt: torch.Tensor, mouth_
             gap = lip_gap
             first, second = {
                 "mouth": (torch.zeros_like(gap), gap),
-                "band_up": (torch.zeros_like(gap), torch.full_like(gap, -margin)),
-                "band_lo": (gap, gap + margin),
+                "band_up": (inset, torch.full_like(gap, -margin)),
+                "band_lo": (gap - inset, gap + margin),
             }[kind]
         attr[:, base : base + m, 6] = first
         attr[:, base + m : base + 2 * m, 6] = second
