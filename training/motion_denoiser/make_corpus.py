@@ -1,13 +1,15 @@
 """Generate the synthetic (audio, emotion, motion) corpus the motion denoiser is trained on.
 
 Each clip: 1–2 sentences (EmoBank texts; ``train`` split for training shards, ``dev`` for validation, so validation
-sentences are never heard in training), spoken by a random espeak-ng voice at a random speed, each sentence with its
-own emotion (a label at a random intensity, or a random VAD point) → ``emogen.speech.synthesize`` gives the waveform
-and phone timings; the per-sentence emotions become an :class:`~emogen.emotion.EmotionTrack` (keyframes at the
-sentence onsets, optional affect dynamics); :class:`~emogen.controls.ExpressionPrior` gives the expression and
+sentences are never heard in training), spoken by the neural voice (half the clips) or a random espeak-ng voice at a
+random speed, each sentence with its own emotion (a label at a random intensity, or a random VAD point); the
+engines of :func:`emogen.speech.engines.default_engine` give the waveform and phone timings; the per-sentence
+emotions become an :class:`~emogen.emotion.EmotionTrack` (keyframes at the sentence onsets, optional affect
+dynamics); :class:`~emogen.controls.ExpressionPrior` gives the expression and
 :func:`emogen.motion.teacher.teacher_motion` the full motion (visemes, expression, blinks, head, gaze).
 
-Audio augmentation (the motion is unchanged, it follows the phones): pitch shift (±2 semitones, librosa), gain
+Audio augmentation (the motion is unchanged, it follows the phones): pitch shift (±2 semitones, librosa), room
+reverberation (35 %: RT60 0.15–0.8 s, 20–60 % wet), a band-limited channel (25 %: 100–400 Hz to 3–7 kHz), gain
 (±6 dB), additive white or pink noise (SNR 15–40 dB); speed variation comes from the TTS rate itself (the phone
 timings follow it).
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import logging
 import math
@@ -66,6 +69,15 @@ FALLBACK_SENTENCES = (
 )
 VOICE_BASES = ("en-us", "en", "en-gb-x-rp")
 VOICE_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5")
+NEURAL_SHARE = 0.5  # clips spoken by the neural voice (emogen's default); the rest by a random espeak-ng voice
+
+
+@functools.lru_cache(maxsize=1)
+def _engine():
+    """Both voice families, routed by voice name (espeak-ng alone when hibari-tts is not installed)."""
+    from emogen.speech.engines import default_engine
+
+    return default_engine()
 
 
 def find_emobank() -> Path | None:
@@ -118,8 +130,30 @@ def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return x / (np.std(x) + 1e-9)
 
 
+def _room(wave: np.ndarray, sr: int, rt60: float, wet: float, rng: np.random.Generator) -> np.ndarray:
+    """A small room: convolution with exponentially decaying noise (reverberation time ``rt60`` s)."""
+    from scipy.signal import fftconvolve
+
+    n = int(sr * rt60)
+    t = np.arange(n) / sr
+    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
+    ir[0] = 0.0
+    ir /= np.sqrt(np.sum(ir**2)) + 1e-9
+    out = fftconvolve(wave, ir)[: len(wave)]
+    return (1 - wet) * wave + wet * out * (np.std(wave) / (np.std(out) + 1e-9))
+
+
+def _band_limit(wave: np.ndarray, sr: int, low: float, high: float) -> np.ndarray:
+    """A band-limited channel (telephone, cheap microphone): 4th-order Butterworth band-pass."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, [low, min(high, 0.45 * sr)], btype="bandpass", fs=sr, output="sos")
+    return sosfiltfilt(sos, wave).astype(np.float32)
+
+
 def augment(wave: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Pitch shift, gain and noise; returns the waveform and what was done."""
+    """Recording conditions: pitch shift, room reverberation, a band-limited channel, gain and noise; returns the
+    waveform and what was done (so the motion model hears speech as microphones record it, not only clean TTS)."""
     import librosa
 
     info: dict = {}
@@ -127,6 +161,14 @@ def augment(wave: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.nda
         steps = float(rng.uniform(-2.0, 2.0))
         wave = librosa.effects.pitch_shift(wave, sr=sr, n_steps=steps)
         info["pitch_semitones"] = round(steps, 2)
+    if rng.random() < 0.35:
+        rt60, wet = float(rng.uniform(0.15, 0.8)), float(rng.uniform(0.2, 0.6))
+        wave = _room(wave, sr, rt60, wet, rng)
+        info["reverb"] = {"rt60_s": round(rt60, 2), "wet": round(wet, 2)}
+    if rng.random() < 0.25:
+        low, high = float(rng.uniform(100.0, 400.0)), float(rng.uniform(3000.0, 7000.0))
+        wave = _band_limit(wave, sr, low, high)
+        info["band_hz"] = [round(low), round(high)]
     gain_db = float(rng.uniform(-6.0, 6.0))
     wave = wave * 10 ** (gain_db / 20)
     info["gain_db"] = round(gain_db, 2)
@@ -147,7 +189,7 @@ def make_clip(sentences: list[str], seed: int, prior, augment_audio: bool = True
     from emogen.io.audio import load_audio
     from emogen.motion import pack_motion
     from emogen.motion.teacher import teacher_motion
-    from emogen.speech import plan_segment, synthesize
+    from emogen.speech import plan_segment
 
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -156,8 +198,11 @@ def make_clip(sentences: list[str], seed: int, prior, augment_audio: bool = True
     emotions = [random_emotion(g) for _ in texts]
     voice = VOICE_BASES[int(torch.randint(len(VOICE_BASES), (), generator=g))]
     voice += VOICE_VARIANTS[int(torch.randint(len(VOICE_VARIANTS), (), generator=g))]
+    if float(torch.rand((), generator=g)) < NEURAL_SHARE and "heart" in _engine().voices():
+        voice = "heart"  # the default neural voice (hibari-tts)
     speed = round(0.85 + 0.35 * float(torch.rand((), generator=g)), 3)
-    speech = synthesize([(t, plan_segment(e)) for t, e in zip(texts, emotions, strict=True)], voice=voice, speed=speed)
+    segments = [(t, plan_segment(e)) for t, e in zip(texts, emotions, strict=True)]
+    speech = _engine().synthesize(segments, voice=voice, speed=speed)
 
     wave, sr = load_audio(speech.waveform, SAMPLE_RATE, source_rate=speech.sample_rate)
     aug = {}

@@ -362,7 +362,7 @@ MODEL_INDEX = {
     "emotion_encoder": ["emogen.controls.encoder", "EmotionEncoder"],
     "motion_denoiser": ["emogen.models.motion_denoiser", "MotionDenoiser"],
     "scheduler": ["diffusers", "DDIMScheduler"],
-    "tts": ["emogen.speech.engine", "EspeakTTS"],
+    "tts": ["emogen.speech.engine", "HibariTTS"],
 }
 
 
@@ -371,7 +371,7 @@ def save_all(model, encoder, scheduler, out: Path, metrics: dict, args) -> None:
     half-written)."""
     import diffusers
 
-    from emogen.speech.engine import EspeakTTS
+    from emogen.speech.engine import HibariTTS
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".talking_head_tmp"))
@@ -380,7 +380,7 @@ def save_all(model, encoder, scheduler, out: Path, metrics: dict, args) -> None:
         encoder.save_pretrained(tmp / "emotion_encoder")
         scheduler.save_pretrained(tmp / "scheduler")
         if not (out / "tts" / "config.json").exists():
-            EspeakTTS().save_pretrained(tmp / "tts")
+            HibariTTS().save_pretrained(tmp / "tts")
         if not (out / "model_index.json").exists():
             index = {"_class_name": MODEL_INDEX["_class_name"], "_diffusers_version": diffusers.__version__}
             index.update({k: v for k, v in MODEL_INDEX.items() if k != "_class_name"})
