@@ -87,10 +87,34 @@ def talking_head(out: Path, size: int, seed: int) -> list[Path]:
                         sample_rate=result.sample_rate)  # fmt: skip
     return [
         video,
+        frames_strip(result, out / "demo_frames.jpg"),
         plot_emotion_track(result.emotion_track, out / "demo_talking_head_emotion.png", title=SCRIPT[:80] + "…"),
         plot_blendshape_curves(result.motion, out / "demo_talking_head_curves.png"),
         write_live_link_csv(out / "demo_talking_head_arkit.csv", result.motion),
     ]
+
+
+def frames_strip(result, path: Path, labels=("neutral", "happy", "sad", "surprised")) -> Path:
+    """One frame per sentence's emotion (where the emotion is strongest and the mouth most open), side by side."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from emogen.arkit import ARKIT_INDEX
+    from emogen.emotion import LABELS
+
+    probs = result.emotion_track.probs.numpy()
+    jaw = result.motion.blendshapes[:, ARKIT_INDEX["jawOpen"]].numpy()
+    tiles = []
+    for label in labels:
+        i = int(np.argmax(probs[:, LABELS.index(label)] * (0.5 + jaw)))
+        tile = Image.fromarray(result.frames[i]).resize((256, 256), Image.LANCZOS)
+        ImageDraw.Draw(tile).text((6, 4), f"{label}  {i / result.motion.fps:.1f} s", fill=(255, 255, 255))
+        tiles.append(tile)
+    strip = Image.new("RGB", (256 * len(tiles), 256))
+    for k, tile in enumerate(tiles):
+        strip.paste(tile, (256 * k, 0))
+    strip.save(path, quality=90)
+    return path
 
 
 def main() -> int:
