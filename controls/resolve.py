@@ -28,9 +28,11 @@ from emogen.emotion import (
     vad_intensity,
     vad_to_probs,
 )
+from emogen.io.limits import MAX_DURATION, MAX_FRAMES, MAX_TEXT_BATCH, WorkLimitError, check_duration_limit
 
 from .dynamics import Dynamics, make_dynamics
 from .parse import EmotionSpec, parse_emotion_spec
+from .text_checks import check_model_texts
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,9 @@ def _default_text_model():
 def _text_states(texts: Sequence[str], model=None, batch_size: int = 64, show_progress: bool = False):
     from emogen.models.text_lexicon import lexical_label_scores
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_TEXT_BATCH:
+        raise ValueError(f"batch_size must be an integer in [1, {MAX_TEXT_BATCH}], got {batch_size!r}.")
+    check_model_texts(texts)  # length bound; a warning for text that is not English
     model = model if model is not None else _default_text_model()
     raw = torch.from_numpy(
         np.asarray(model.predict_vad(list(texts), batch_size=batch_size, show_progress=show_progress))
@@ -127,7 +132,8 @@ def analyze_text(
     VAD comes from the shipped text model (trained on EmoBank, see ``weights/text_emotion/README.md``), stretched
     per axis onto the label-centroid scale (see ``TEXT_VAD_GAIN``); labels are the soft assignment of that VAD,
     mixed with the evidence of emotion words (with negation handling) so that, e.g., fear and anger — close in
-    VAD — separate.
+    VAD — separate. The model reads English: other languages log a warning (they tend to read neutral); texts
+    longer than the model's window are read whole, in windows.
 
     Args:
         texts: one text or a list of texts (batched).
@@ -187,13 +193,31 @@ def emotion_state(emotion: EmotionSpec, text_model=None) -> EmotionState:
     )
 
 
+#: Most frames of one emotion track (the longest clip at the highest frame rate any writer takes).
+MAX_TRACK_FRAMES = int(MAX_DURATION * 240)
+
+
 def _num_frames(duration: float, fps: float) -> int:
-    return max(1, round(duration * fps))
+    n = max(1, round(duration * fps))
+    if n > MAX_TRACK_FRAMES:
+        raise WorkLimitError(
+            f"{duration:g} s at {fps:g} fps is {n} frames; an emotion track holds at most {MAX_TRACK_FRAMES} "
+            f"({MAX_DURATION:g} s at 240 fps, and renders at most {MAX_FRAMES} frames)."
+        )
+    return n
 
 
-def _check_duration(duration: float | None) -> None:
-    if duration is not None and not (isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0):
-        raise ValueError(f"duration must be a positive number of seconds, got {duration!r}.")
+def _check_duration(duration: float | None, what: str = "duration") -> None:
+    number = not isinstance(duration, bool) and isinstance(duration, (int, float))
+    if duration is not None and not (number and math.isfinite(duration) and duration > 0):
+        raise ValueError(f"{what} must be a positive number of seconds, got {duration!r}.")
+    if duration is not None:
+        check_duration_limit(duration, what)
+
+
+def _check_fps(fps) -> None:
+    if isinstance(fps, bool) or not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= 240):
+        raise ValueError(f"fps must be a number in (0, 240], got {fps!r}.")
 
 
 def _project(track_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -265,15 +289,16 @@ def keyframes_to_track(
     if any(b <= a for a, b in itertools.pairwise(times)):
         raise ValueError(f"Keyframe times must be strictly increasing, got {times}.")
     _check_duration(duration)
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}.")
+    _check_fps(fps)
     dynamics = make_dynamics(dynamics)
     if interpolation is None:
         interpolation = "step" if dynamics is not None else "linear"
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"Unknown interpolation {interpolation!r}; accepted: {', '.join(INTERPOLATIONS)}.")
 
-    duration = duration if duration is not None else times[-1] + DEFAULT_HOLD
+    if duration is None:  # the timeline's own length: bounded like any other duration
+        duration = times[-1] + DEFAULT_HOLD
+        check_duration_limit(duration, f"The timeline (last keyframe at {times[-1]:g} s + {DEFAULT_HOLD:g} s hold)")
     n = _num_frames(duration, fps)
     # Text keyframes are analysed in one batch.
     text_items = [i for i, k in enumerate(keyframes) if isinstance(k.emotion, str)]
@@ -339,12 +364,19 @@ def resolve_emotion(
 
     Returns:
         :class:`EmotionTrack` with ``num_frames`` frames (or ``round(duration · fps)``).
+
+    Raises:
+        ValueError: a malformed spec (:class:`~emogen.controls.parse.EmotionSpecError`, naming the character), a
+            bad number, or more work than the limits allow (:class:`~emogen.io.limits.WorkLimitError`): a
+            ``duration``, a timeline or ``num_frames`` longer than :data:`~emogen.io.limits.MAX_DURATION`.
     """
     _check_duration(duration)
-    if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 1):
+    _check_fps(fps)
+    if num_frames is not None and (isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1):
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
     if num_frames is not None:
         duration = num_frames / fps
+        _check_duration(duration, f"num_frames={num_frames} at {fps:g} fps")
     if spec is None:
         spec = EmotionLabel("neutral")
     if isinstance(spec, EmotionTrack):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emogen.io import limits as _limits
+
 __all__ = ["DEFAULTS", "LIMITS", "Defaults", "Limits"]
 
 
@@ -55,13 +57,29 @@ class Limits:
         num_inference_steps: denoising steps.
         duration: longest clip in seconds, however the duration is given (audio, text, a timeline).
         speed: TTS rate factor.
+        frames: most output frames of one clip.
+        video_pixels: most pixels one call renders (frames x height x width x clips).
+        text_chars: longest text (spoken, read by the text model, or an emotion spec).
+        batch: most clips per call (emotions x ``num_videos_per_prompt``).
+        text_batch: most texts per batch of the text model.
+        guidance_scale: range of ``audio_guidance_scale`` and ``emotion_guidance_scale``.
+        upload_bytes: largest file the app accepts.
+
+    The work bounds come from :mod:`emogen.io.limits`, which the readers and the control layer check too.
     """
 
     size: tuple[int, int] = (16, 4096)
     fps: float = 120.0
     num_inference_steps: tuple[int, int] = (1, 1000)
-    duration: float = 600.0
+    duration: float = _limits.MAX_DURATION
     speed: tuple[float, float] = (0.25, 4.0)
+    frames: int = _limits.MAX_FRAMES
+    video_pixels: int = _limits.MAX_VIDEO_PIXELS
+    text_chars: int = _limits.MAX_TEXT_CHARS
+    batch: int = _limits.MAX_BATCH
+    text_batch: int = _limits.MAX_TEXT_BATCH
+    guidance_scale: tuple[float, float] = (0.0, 50.0)
+    upload_bytes: int = _limits.MAX_UPLOAD_BYTES
 
 
 DEFAULTS = Defaults()

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 from emogen import __version__
@@ -21,13 +22,22 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 COMMANDS: tuple[str, ...] = ("talk", "animate", "speak", "diarize", "emotion", "check", "app")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (``emogen animate: error: …``), like every other emogen error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emogen",
         description="Emotion-controllable generation: talking heads from a portrait and emotional speech, offline.",
     )
     parser.add_argument("--version", action="version", version=f"emogen {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug and error tracebacks)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -58,21 +68,52 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    previous = _terminate_cleanly()
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        # User errors: one clear line, no traceback (run with -vv to see it).
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
+        # User errors: one clear line naming the value, no traceback (-vv logs it).
         logging.getLogger("emogen").debug("Traceback", exc_info=True)
-        print(f"emogen {args.command}: error: {err}", file=sys.stderr)
-        if args.verbose < 2:
-            print("(run with -vv for the full traceback)", file=sys.stderr)
+        print(f"emogen {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `emogen emotion ... | head`
         sys.stderr.close()
         return 0
+    except OSError as err:  # the system refused (disk full, I/O error): not the user's input, still one line
+        logging.getLogger("emogen").debug("Traceback", exc_info=True)
+        print(f"emogen {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised so that every ``finally`` runs: temporary files are removed, outputs stay whole."""
+
+
+def _terminate_cleanly():
+    """Turn SIGTERM into :class:`_Terminated` (main thread only); returns the handler it replaced, or ``None``."""
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        return None
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception's message on one line (a decoder's multi-line text is joined)."""
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    return text or type(err).__name__
 
 
 if __name__ == "__main__":

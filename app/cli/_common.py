@@ -56,9 +56,11 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
 
 
 def check_output(path: Path, suffixes: tuple[str, ...], option: str = "--output") -> None:
-    """Raise ``ValueError`` unless ``path`` ends in one of ``suffixes`` (checked before any work)."""
-    if path.suffix.lower() not in suffixes:
-        raise ValueError(f"{option} must end in {' or '.join(suffixes)}, got {str(path)!r}.")
+    """Check an output before any work (:func:`emogen.io.output.check_output_path`): ``path`` ends in one of
+    ``suffixes``, is not a folder, and its folder can be created and written; raises ``ValueError`` naming it."""
+    from emogen.io.output import check_output_path
+
+    check_output_path(path, suffixes, option)
 
 
 def load_portrait(path: Path | None) -> np.ndarray:

@@ -41,25 +41,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from emogen.controls import ExpressionPrior, resolve_emotion
+    from emogen.controls import ExpressionPrior, parse_emotion_spec, resolve_emotion
     from emogen.export import write_curves, write_video
     from emogen.motion import IdleSettings, MotionTrack, add_idle, idle_motion
+    from emogen.pipelines.pipeline_utils import check_work
     from emogen.render import PortraitAnimator
 
     from ._common import load_portrait
 
-    # 1. Check inputs
+    # 1. Check inputs: outputs, the spec and the work bound before the photo is read or anything is rendered
     check_output(args.output, (".mp4",))
     if args.curves is not None:
         check_output(args.curves, (".csv", ".json"), "--curves")
     if args.duration is not None and not (0 < args.duration <= LIMITS.duration):
         raise ValueError(f"--duration must be in (0, {LIMITS.duration:g}] seconds, got {args.duration}.")
-    image = load_portrait(args.image)
+    parse_emotion_spec(args.emotion)  # a malformed spec fails before the photo is read
 
-    # 2. Emotion → per-frame ARKit weights
+    # 2. Emotion → per-frame ARKit weights (a timeline's own length is bounded like --duration)
     track = resolve_emotion(args.emotion, duration=args.duration, fps=args.fps, dynamics=args.emotion_dynamics)
     if args.duration is None and track.num_frames == 1:  # a constant emotion: the default length
         track = resolve_emotion(args.emotion, duration=DEFAULTS.still_duration, fps=args.fps)
+    check_work(track.duration, args.fps, height=args.size, what=f"--emotion {args.emotion!r}")
+    image = load_portrait(args.image)
     with torch.no_grad():
         weights = ExpressionPrior()(track).float()
     motion = MotionTrack.from_blendshapes(weights, fps=args.fps)

@@ -32,5 +32,9 @@ def run(args: argparse.Namespace) -> int:
 
         pipes["talking_head"] = EmoTalkingHeadPipeline.from_pretrained()
     demo = build_demo(pipes)
-    demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share)
+    from emogen.pipelines.defaults import LIMITS
+
+    demo.queue().launch(
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size=LIMITS.upload_bytes
+    )
     return 0

@@ -70,12 +70,14 @@ def run(args: argparse.Namespace) -> int:
     if args.frames and not args.json:
         raise ValueError("--frames only applies with --json.")
 
-    from emogen.diarize import SpeechEmotionDiarizer
-    from emogen.export import plot_diarization, write_rttm
     from emogen.io.audio import load_audio
 
+    waveform, sr = load_audio(args.audio)  # unreadable or too long audio fails before the model loads
+
+    from emogen.diarize import SpeechEmotionDiarizer
+    from emogen.export import plot_diarization, write_rttm
+
     diarizer = SpeechEmotionDiarizer(args.backend, min_segment_s=args.min_segment)
-    waveform, sr = load_audio(args.audio)
     result = diarizer(waveform, sr, reference=args.reference)
     written = []
     if args.rttm is not None:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from emogen.pipelines.defaults import DEFAULTS
+from emogen.pipelines.defaults import DEFAULTS, LIMITS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,6 +64,12 @@ def _run_texts(args: argparse.Namespace) -> int:
     if args.input_file is not None:
         if not args.input_file.is_file():
             raise FileNotFoundError(f"--input-file {str(args.input_file)!r} does not exist or is not a file.")
+        size = args.input_file.stat().st_size
+        if size > LIMITS.upload_bytes:
+            raise ValueError(
+                f"--input-file {str(args.input_file)!r} is {size / 2**20:.0f} MiB; the largest accepted is "
+                f"{LIMITS.upload_bytes / 2**20:.0f} MiB (split it)."
+            )
         try:
             lines = args.input_file.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as err:
@@ -78,8 +84,8 @@ def _run_texts(args: argparse.Namespace) -> int:
     for i, text in enumerate(texts):
         if not text.strip():
             raise ValueError(f"Text {i + 1} is empty; give some words to analyse.")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}.")
+    if not 1 <= args.batch_size <= LIMITS.text_batch:
+        raise ValueError(f"--batch-size must be in [1, {LIMITS.text_batch}], got {args.batch_size}.")
     results = analyze_text(texts, batch_size=args.batch_size, show_progress=len(texts) > args.batch_size)
     for r in results:
         print(json.dumps(r.to_dict(), ensure_ascii=False) if args.json else _format_text(r))
@@ -109,8 +115,12 @@ def _run_timeline(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not (args.fps > 0):
-        raise ValueError(f"--fps must be positive, got {args.fps}.")
+    if not (0 < args.fps <= LIMITS.fps):
+        raise ValueError(f"--fps must be in (0, {LIMITS.fps:g}], got {args.fps}.")
+    if args.plot is not None:
+        from ._common import check_output
+
+        check_output(args.plot, (".png", ".svg", ".pdf"), "--plot")
     if args.timeline is not None:
         if args.texts or args.input_file:
             raise ValueError("Give either texts/--input-file or --timeline, not both.")

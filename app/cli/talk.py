@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--emotion",
         metavar="SPEC",
-        help="emotion spec or timeline (default: the text's tags / neutral, or diarized from --audio)",
+        help="emotion spec or timeline (default: the text's tags / neutral, or diarized from --audio); with --text, "
+        "'auto' reads each sentence's emotion from its words",
     )
     add_render_options(p)
     p.add_argument(
@@ -47,26 +48,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # 1. Check what needs no model (the pipeline checks the rest)
+    # 1. Check what needs no model (the pipeline checks the rest): outputs, text, audio, spec, photo
     if (args.text is None) == (args.audio is None):
         raise ValueError('Give exactly one of --text "words to speak" or --audio FILE.')
     if args.text is not None and not args.text.strip():
         raise ValueError('--text is empty; give the words to speak, e.g. --text "Hello there!".')
+    if args.text is not None and len(args.text) > LIMITS.text_chars:
+        raise ValueError(f"--text has {len(args.text)} characters; the most one call speaks is {LIMITS.text_chars}.")
     if args.audio is not None and not args.audio.is_file():
         raise ValueError(f"--audio: no such file {str(args.audio)!r}.")
     check_output(args.output, (".mp4",))
     if args.curves is not None:
         check_output(args.curves, (".csv", ".json"), "--curves")
-    if args.emotion is not None:
+    if args.emotion is not None and not (args.text is not None and args.emotion.strip().lower() == "auto"):
         from emogen.controls import parse_emotion_spec
 
         parse_emotion_spec(args.emotion)  # a misspelt label fails before the models load
+    if args.text is not None:
+        from emogen.controls.segments import parse_tagged_text
+
+        parse_tagged_text(args.text)  # so does a bad [tag]
+
+    from emogen.pipelines.pipeline_utils import fit_long_side
 
     from ._common import load_portrait
 
     image = load_portrait(args.image)
-    h, w = image.shape[:2]
-    height, width = (args.size, None) if h >= w else (None, args.size)  # long side = --size, photo's aspect
+    height, width = fit_long_side(image.shape, args.size)  # long side = --size, the photo's aspect (as the app)
+    audio = sample_rate = None
+    if args.audio is not None:  # decoded once, before the models load; its own rate and channels are kept
+        from emogen.io.audio import load_audio
+
+        audio, sample_rate = load_audio(args.audio, None, mono=False)
 
     # 2. Generate
     import torch
@@ -77,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     out = pipe(
         image=image,
         text=args.text,
-        audio=None if args.audio is None else str(args.audio),
+        audio=audio,
+        sample_rate=sample_rate,
         emotion=args.emotion,
         emotion_dynamics=args.emotion_dynamics,
         voice=args.voice,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from emogen.emotion import LABELS
-from emogen.pipelines.defaults import DEFAULTS
+from emogen.pipelines.defaults import DEFAULTS, LIMITS
 
 from ..controls import EMOTION_MODES, EmotionControls
-from .emotion import EXAMPLE_TIMELINE
+from .emotion import EXAMPLE_TIMELINE, warn_if_not_english
 
-__all__ = ["EXAMPLE_TEXT", "build"]
+__all__ = ["EXAMPLE_TEXT", "build", "check_uploads"]
 
 EXAMPLE_TEXT = "We finally did it! I honestly can't believe it. But I wish Sam could have been here with us."
 
@@ -17,6 +19,30 @@ def _default_portrait():
     from skimage.data import astronaut
 
     return astronaut()
+
+
+def check_uploads(image, audio_path: str | None) -> None:
+    """The app's upload limits, checked before any work (Gradio's own ``max_file_size`` refuses larger files at
+    upload): the photo's pixels, and the audio file's size and duration (read from its header, nothing decoded).
+
+    Raises:
+        ValueError: naming the upload and the limit.
+    """
+    from emogen.io.audio import audio_duration
+    from emogen.io.image import to_rgb_uint8
+
+    if image is not None:
+        to_rgb_uint8(image, name="The portrait")  # pixels bound, shape, dtype
+    if audio_path:
+        size = os.path.getsize(audio_path)
+        if size > LIMITS.upload_bytes:
+            raise ValueError(
+                f"The audio file is {size / 2**20:.0f} MiB; the largest accepted is {LIMITS.upload_bytes / 2**20:.0f}"
+                " MiB."
+            )
+        seconds = audio_duration(audio_path)
+        if seconds is not None and seconds > LIMITS.duration:
+            raise ValueError(f"The audio lasts {seconds:.0f} s; the longest accepted is {LIMITS.duration:g} s.")
 
 
 def build(gr, talking_head, out_dir) -> None:
@@ -33,10 +59,16 @@ def build(gr, talking_head, out_dir) -> None:
         if not (text and text.strip()) and not audio_path:
             raise gr.Error("Give some text to speak or an audio file.")
         controls = EmotionControls(mode, label, float(intensity), float(v), float(a), float(d), timeline or "")
+        try:
+            check_uploads(image, audio_path)
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise gr.Error(str(err)) from None
         image = image if image is not None else _default_portrait()
         height, width = fit_long_side(image.shape, int(size))  # long side = size, the photo's aspect (as the CLI)
         try:
             spec = controls.spec(text)
+            if mode == "From the text":
+                warn_if_not_english(gr, [text])
             if mode == "From the voice" and not audio_path:
                 raise ValueError("'From the voice' needs an audio file.")
             result = talking_head(

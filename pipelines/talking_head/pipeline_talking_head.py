@@ -35,7 +35,7 @@ from emogen.controls.encoder import EmotionEncoder
 from emogen.controls.parse import EmotionSpec, parse_emotion_spec
 from emogen.emotion import EmotionConditioning, EmotionTrack
 from emogen.io.audio import AudioInput, load_audio
-from emogen.io.image import PortraitInput
+from emogen.io.image import PortraitInput, to_rgb_uint8
 from emogen.models import MotionDenoiser, frame_audio_features, sample_motion
 from emogen.motion import MotionTrack
 from emogen.motion.shaping import check_gaze, lip_sync_from_phones, shape_motion
@@ -43,7 +43,7 @@ from emogen.speech import PhoneSegment, speak
 from emogen.speech.engine import TTSComponent
 
 from ..defaults import DEFAULTS, LIMITS
-from ..pipeline_utils import check_int, check_number, is_batch_spec, progress_enabled
+from ..pipeline_utils import check_int, check_number, check_work, is_batch_spec, progress_enabled
 
 __all__ = ["EmoTalkingHeadPipeline", "TalkingHeadOutput"]
 
@@ -64,8 +64,9 @@ class TalkingHeadOutput(BaseOutput):
     Args:
         frames: uint8 frames `(frames, height, width, 3)` (batched: `(batch, frames, height, width, 3)`), an
             ``np.ndarray`` or a ``torch.Tensor``; ``None`` for ``output_type="motion"``.
-        audio (`np.ndarray` of shape `(samples,)`): the speech, mono float32 at ``sample_rate`` (the TTS's own rate
-            for ``text``, 16 kHz for ``audio``), shared by every clip of a batch.
+        audio (`np.ndarray` of shape `(samples,)` or `(samples, channels)`): the speech, float32 at ``sample_rate``,
+            shared by every clip of a batch: the TTS's voice for ``text``; for ``audio``, the input as it was given
+            (its own sample rate and channels; the model hears a 16 kHz mono mix).
         sample_rate: samples per second of ``audio``.
         motion: the motion actually rendered (ARKit-52 + head pose + gaze per frame, at the output ``fps``).
         emotion_track: the emotion per output frame (from the spec, the text's tags or the diarized voice);
@@ -103,7 +104,8 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         emotion_encoder: EmotionTrack → EmotionConditioning (trained with the denoiser).
         motion_denoiser: audio + emotion → motion diffusion transformer.
         scheduler: a diffusers scheduler with ``prediction_type="sample"`` (DDIM by default; DPM-Solver works).
-        tts: the speech engine component for ``text`` input (default espeak-ng).
+        tts: the speech engine component for ``text`` input (default the neural voice "heart", espeak-ng voices by
+            name).
         animator: the portrait renderer (:class:`~emogen.render.PortraitAnimator`); not serialised, created on
             first use when ``None``. Pass it to ``from_pretrained(path, animator=…)`` to choose the backend.
 
@@ -166,7 +168,8 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
     def check_inputs(
         self, image, audio, text, emotion, emotion_conditioning, num_inference_steps, head_motion_scale,
         blink_rate, gaze, lip_sync, articulation, fps, height, width, num_videos_per_prompt, output_type,
-        callback_on_step_end_tensor_inputs,
+        callback_on_step_end_tensor_inputs, audio_guidance_scale=DEFAULTS.audio_guidance_scale,
+        emotion_guidance_scale=DEFAULTS.emotion_guidance_scale, sample_rate=None,
     ) -> None:  # fmt: skip
         """Raise ``ValueError`` / ``TypeError`` naming the bad value and what is accepted."""
         if (audio is None) == (text is None):
@@ -174,7 +177,13 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         if text is not None and not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}.")
         if text is not None and not text.strip():
-            raise ValueError("text is empty; give the words to speak, e.g. pipe(photo, text='Hello there!').")
+            raise ValueError("text is empty; give the words to speak, e.g. 'Hello there!'.")
+        if text is not None and len(text) > LIMITS.text_chars:
+            raise ValueError(f"text has {len(text)} characters; the most one call speaks is {LIMITS.text_chars}.")
+        if sample_rate is not None:
+            check_int(sample_rate, "sample_rate", 1000, 768_000)
+        check_number(audio_guidance_scale, "audio_guidance_scale", *LIMITS.guidance_scale)
+        check_number(emotion_guidance_scale, "emotion_guidance_scale", *LIMITS.guidance_scale)
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {', '.join(map(repr, OUTPUT_TYPES))}, got {output_type!r}.")
         if image is None and output_type != "motion":
@@ -196,7 +205,7 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
                     "itself carries the emotion, so call the pipeline once per emotion."
                 )
         for spec in emotion if is_batch_spec(emotion) else [emotion]:
-            if isinstance(spec, str):
+            if isinstance(spec, str) and not (text is not None and spec.strip().lower() == "auto"):
                 parse_emotion_spec(spec)  # an unknown label fails before any work
         check_int(num_inference_steps, "num_inference_steps", *LIMITS.num_inference_steps)
         check_number(head_motion_scale, "head_motion_scale", 0.0, 10.0)
@@ -211,7 +220,12 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         for name, value in (("height", height), ("width", width)):
             if value is not None:
                 check_int(value, name, *LIMITS.size)
-        check_int(num_videos_per_prompt, "num_videos_per_prompt", 1)
+        check_int(num_videos_per_prompt, "num_videos_per_prompt", 1, LIMITS.batch)
+        clips = (len(emotion) if is_batch_spec(emotion) else 1) * num_videos_per_prompt
+        if clips > LIMITS.batch:
+            raise ValueError(
+                f"{clips} clips in one call (emotions x num_videos_per_prompt); the most is {LIMITS.batch}."
+            )
         bad = [k for k in callback_on_step_end_tensor_inputs if k not in self._callback_tensor_inputs]
         if bad:
             raise ValueError(
@@ -235,10 +249,22 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
     def prepare_speech(self, text, audio, emotion, sample_rate, voice, speed) -> _Speech:
         """Text → emotional speech (the voice carries the emotion and its tags), or the given audio as it is."""
         if text is None:
-            waveform, _ = load_audio(audio, SAMPLE_RATE, source_rate=sample_rate)
-            return _Speech(waveform, waveform, SAMPLE_RATE, None, None)
+            if sample_rate is None and not isinstance(audio, (str, os.PathLike)):
+                logger.warning(
+                    "audio is an array without sample_rate: taking it as %d Hz. Pass sample_rate=… if it was "
+                    "recorded at another rate (it would play too fast or too slow).",
+                    SAMPLE_RATE,
+                )
+            # the output keeps the input's own rate and channels; the model hears a 16 kHz mono mix
+            native, rate = load_audio(audio, None, source_rate=sample_rate, mono=False, rate_name="sample_rate")
+            waveform = native if native.ndim == 1 else native.mean(axis=1)
+            if rate != SAMPLE_RATE:
+                import librosa
+
+                waveform = librosa.resample(waveform, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+            return _Speech(np.ascontiguousarray(waveform, np.float32), native, rate, None, None)
         if self.tts is None:
-            raise ValueError("This pipeline has no `tts` component; pass `audio`, or load one with tts=EspeakTTS().")
+            raise ValueError("This pipeline has no `tts` component; pass `audio`, or load one with tts=HibariTTS().")
         pieces, track = speech_pieces(text, emotion)
         speech = speak(pieces, self.tts, track=track, voice=voice, speed=speed, progress=progress_enabled(self))
         waveform, _ = load_audio(speech.waveform, SAMPLE_RATE, source_rate=speech.sample_rate)
@@ -367,14 +393,19 @@ class EmoTalkingHeadPipeline(DiffusionPipeline):
         self.check_inputs(
             image, audio, text, emotion, emotion_conditioning, num_inference_steps, head_motion_scale, blink_rate,
             gaze, lip_sync, articulation, fps, height, width, num_videos_per_prompt, output_type, tensor_inputs,
+            audio_guidance_scale, emotion_guidance_scale, sample_rate,
         )  # fmt: skip
+        if image is not None and output_type != "motion":
+            image = to_rgb_uint8(image)  # an unreadable photo fails before any speech is made
         dynamics = make_dynamics(emotion_dynamics)
         specs = list(emotion) if is_batch_spec(emotion) else [emotion]
 
         # 2. Speech: text is spoken with its emotion, audio is used as given
         speech = self.prepare_speech(text, audio, emotion, sample_rate, voice, speed)
         duration = len(speech.waveform) / SAMPLE_RATE
-        num_frames, num_out = max(1, round(duration * self.model_fps)), max(1, round(duration * fps))
+        clips = len(specs) * num_videos_per_prompt
+        num_out = check_work(duration, fps, height=height, width=width, clips=clips, what="The speech")
+        num_frames = max(1, round(duration * self.model_fps))
 
         # 3. Audio features at the model's frame rate
         features = self.audio_features(speech.waveform, num_frames)

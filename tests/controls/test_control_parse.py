@@ -17,7 +17,7 @@ from emogen.controls import VAD, EmotionLabel, Keyframe, parse_emotion_spec, par
         ("I can't believe we won", "I can't believe we won"),
         ('"so tired"', "so tired"),
         ("Note: this is plain text", "Note: this is plain text"),
-        ("wonderful", "wonderful"),
+        ("text:wonderful", "wonderful"),
     ],
 )
 def test_state_specs(spec, expected):
@@ -39,6 +39,7 @@ def test_state_specs(spec, expected):
         ("vad:1.5,0,0", r"\[-1, 1\]"),
         ("vad:nan,0,0", r"\[-1, 1\]"),
         ("text:   ", "no text"),
+        ("wonderful", "write 'text:wonderful'"),  # one word is never guessed as text
     ],
 )
 def test_bad_state_specs(spec, message):
@@ -69,7 +70,8 @@ def test_timeline_mixed_forms_and_units():
     [
         ("0s happy, 1s sad, 1s angry", "must increase"),
         ("2s happy, 1s sad", "must increase"),
-        ("0s happy, 1s", "Malformed keyframe|Empty"),
+        ("0s happy, 1s", "has no emotion"),
+        ("0s happy 1s sad", "Missing ',' before keyframe '1s'.*at character 10 "),
         ("0s happy, 1s hapy", "Did you mean 'happy'"),
         ("0s happy, 1s sad:2", r"\[0, 1\]"),
         ("", "Empty timeline"),
