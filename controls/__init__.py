@@ -3,7 +3,8 @@
 Inputs (labels with intensity, mixtures, VAD, free text, keyframed timelines, tracks) resolve to an
 :class:`~emogen.emotion.EmotionTrack` (:func:`resolve_emotion`); an :class:`EmotionEncoder` turns tracks into
 :class:`~emogen.emotion.EmotionConditioning` for diffusion models, and the :class:`ExpressionPrior` turns them into
-ARKit-52 blendshape weights.
+ARKit-52 blendshape weights. Bridges to users' own diffusion backbones: :func:`expand_emotion_prompt` (facial muscle
+movements as prompt text) and :func:`face_control_images` (MediaPipe-face ControlNet conditioning frames).
 """
 
 from emogen.emotion import LABELS, VAD, EmotionConditioning, EmotionLabel, EmotionTrack, Keyframe
@@ -28,14 +29,19 @@ __all__ = [
     "EmotionConditioning",
     "EmotionEncoder",
     "EmotionLabel",
+    "EmotionPrompt",
     "EmotionTrack",
     "ExpressionPrior",
+    "FaceControlFrames",
     "FirstOrderDynamics",
     "Keyframe",
     "SecondOrderDynamics",
     "TextEmotion",
     "analyze_text",
+    "emotion_prompt_schedule",
     "emotion_state",
+    "expand_emotion_prompt",
+    "face_control_images",
     "keyframes_to_track",
     "make_dynamics",
     "parse_emotion_spec",
@@ -48,10 +54,23 @@ __all__ = [
 ]
 
 
+_LAZY = {
+    "EmotionPrompt": ".prompt",
+    "emotion_prompt_schedule": ".prompt",
+    "expand_emotion_prompt": ".prompt",
+    "FaceControlFrames": ".face_control",
+    "face_control_images": ".face_control",
+}
+
+
 def __getattr__(name: str):
     # The encoder pulls in diffusers (seconds to import); load it only when asked for.
     if name == "EmotionEncoder":
         from .encoder import EmotionEncoder
 
         return EmotionEncoder
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

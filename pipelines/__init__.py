@@ -1,6 +1,7 @@
 """diffusers-style pipelines (installed as ``emogen.pipelines``); imported lazily, each pulls in diffusers.
 
-:mod:`emogen.pipelines.defaults` holds the defaults and limits the pipelines, the CLI and the app share.
+:mod:`emogen.pipelines.defaults` holds the defaults and limits the pipelines, the CLI and the app share;
+:mod:`emogen.pipelines.backbones` attaches an emotion adapter to users' own diffusers pipelines.
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    "EmotionAdapterHandle": ".backbones",
+    "attach_emotion_adapter": ".backbones",
+    "detach_emotion_adapter": ".backbones",
     "EmoSpeechPipeline": ".speech",
     "SpeechOutput": ".speech",
     "EmoTalkingHeadPipeline": ".talking_head",

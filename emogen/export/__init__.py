@@ -14,6 +14,7 @@ paths checked before any work, temporaries removed on any exit and after a hard 
 from .audio import AUDIO_OUTPUT_FORMATS, write_audio, write_wav
 from .curves import CURVE_FORMATS, live_link_face_rows, write_curves, write_curves_json, write_live_link_csv
 from .data import write_json, write_text
+from .gltf import write_glb
 from .plots import LABEL_COLORS, plot_blendshape_curves, plot_diarization, plot_emotion_track, save_figure
 from .rttm import rttm_lines, write_rttm
 from .video import write_video
@@ -30,6 +31,7 @@ __all__ = [
     "save_figure",
     "write_curves",
     "write_curves_json",
+    "write_glb",
     "write_json",
     "write_live_link_csv",
     "write_rttm",

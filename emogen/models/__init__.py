@@ -2,7 +2,9 @@
 
 * :class:`MotionDenoiser` — audio + emotion → facial motion (diffusion transformer), sampled by :func:`sample_motion`;
 * :class:`TextEmotionModel` — free text → valence/arousal/dominance;
-* :class:`ProsodyEmotionHead` — prosodic features → VAD and labels (the diarizer's calibrated heads).
+* :class:`ProsodyEmotionHead` — prosodic features → VAD and labels (the diarizer's calibrated heads);
+* :class:`EmotionPromptAdapter` — prompt embeddings + VAD → emotional prompt embeddings for users' diffusion
+  backbones (EmotiCrafter-style).
 
 Each class is imported on first use (they pull in diffusers and, for the text model, transformers).
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    "EmotionPromptAdapter": ".emotion_adapter",
+    "EmotionPromptAdapterOutput": ".emotion_adapter",
     "FrameAttention": ".attention",
     "naive_attention": ".attention",
     "MotionDenoiser": ".motion_denoiser",

@@ -2,7 +2,9 @@
 
 * :class:`TorchRasterizer` / :class:`~emogen.render.gl.GLRasterizer` — meshes → :class:`Fragments`;
 * :class:`MeshRenderer` — a rasteriser composed with a shader (one OpenGL pass when both are GL);
-* :class:`~emogen.render.portrait.PortraitAnimator` — the 2D talking-head renderer (a photo + motion → frames).
+* :class:`~emogen.render.portrait.PortraitAnimator` — the 2D talking-head renderer (a photo + motion → frames);
+* :func:`~emogen.render.mediapipe_face.draw_face_landmarks` — landmarks → conditioning images for MediaPipe-face
+  ControlNets.
 
 Heavy modules (moderngl, mediapipe) load only when used.
 """
@@ -19,6 +21,9 @@ __all__ = [
     "PreparedPortrait",
     "Rasterizer",
     "TorchRasterizer",
+    "canonical_face_rig",
+    "draw_face_landmarks",
+    "draw_face_landmarks_batch",
     "egl_available",
     "get_rasterizer",
 ]
@@ -29,6 +34,9 @@ _LAZY = {
     "MeshRenderer": ".renderer",
     "PortraitAnimator": ".portrait",
     "PreparedPortrait": ".portrait",
+    "canonical_face_rig": ".mediapipe_face",
+    "draw_face_landmarks": ".mediapipe_face",
+    "draw_face_landmarks_batch": ".mediapipe_face",
 }
 
 
