@@ -12,6 +12,8 @@ _EXPORTS = {
     "EmotionAdapterHandle": ".backbones",
     "attach_emotion_adapter": ".backbones",
     "detach_emotion_adapter": ".backbones",
+    "EmoHeadAvatarPipeline": ".head_avatar",
+    "HeadAvatarOutput": ".head_avatar",
     "EmoSpeechPipeline": ".speech",
     "SpeechOutput": ".speech",
     "EmoTalkingHeadPipeline": ".talking_head",

@@ -147,3 +147,67 @@ class MotionSteps:
             overlap=overlap, callback=on_step, progress=progress_enabled(self),
         )  # fmt: skip
         return self.motion_denoiser.unpack_motion(x, fps=self.model_fps)
+
+    # ------------------------------------------------------------------------------------------ composite steps
+    def speaking_motion(
+        self,
+        speech: Speech,
+        track: EmotionTrack,
+        num_out: int,
+        fps: float,
+        *,
+        num_inference_steps: int,
+        audio_guidance_scale: float,
+        emotion_guidance_scale: float,
+        head_motion_scale: float,
+        blink_rate: float,
+        gaze,
+        lip_sync: str,
+        articulation: float,
+        generator: torch.Generator | None,
+    ) -> MotionTrack:
+        """Speech + the emotion track (at the model's rate) → the shaped motion of one clip at ``fps``."""
+        from emogen.controls import ExpressionPrior
+        from emogen.motion.shaping import lip_sync_from_phones, shape_motion
+
+        num_frames = track.num_frames
+        features = self.audio_features(speech.waveform, num_frames)
+        conditioning = self.emotion_encoder([track], num_frames=num_frames, fps=self.model_fps)
+        (raw,) = self.denoise_motion(
+            features, conditioning, num_inference_steps, audio_guidance_scale, emotion_guidance_scale, generator,
+            None, 200, 25, None, [],
+        )  # fmt: skip
+        if speech.phones is not None and lip_sync != "model":
+            raw = lip_sync_from_phones(raw, speech.phones, track, ExpressionPrior()(track), articulation)
+        return shape_motion(raw, num_out, float(fps), float(head_motion_scale), float(blink_rate), gaze, generator)
+
+    @staticmethod
+    def still_motion(track: EmotionTrack, idle: bool, generator: torch.Generator | None) -> MotionTrack:
+        """An emotion track (at the output rate) → expression prior + blinks, head sway and gaze (no speech)."""
+        from emogen.controls import ExpressionPrior
+        from emogen.motion import IdleSettings, add_idle, idle_motion
+
+        motion = MotionTrack.from_blendshapes(ExpressionPrior()(track).float(), fps=track.fps)
+        if idle:
+            motion = add_idle(motion, idle_motion(motion.num_frames, track.fps, IdleSettings(), generator))
+        return motion
+
+    @classmethod
+    def shipped_components(cls) -> dict:
+        """The shipped motion model, emotion encoder, scheduler and voice (``weights/talking_head``), offline."""
+        from diffusers import DDIMScheduler
+
+        from emogen.assets import shipped_weights_dir
+        from emogen.controls.encoder import EmotionEncoder
+        from emogen.models import MotionDenoiser
+        from emogen.speech.engine import HibariTTS
+
+        root = shipped_weights_dir("talking_head")
+        if not (root / "model_index.json").is_file():
+            raise FileNotFoundError(f"The shipped talking-head weights are missing ({root}); reinstall emogen.")
+        return {
+            "emotion_encoder": EmotionEncoder.from_pretrained(root / "emotion_encoder"),
+            "motion_denoiser": MotionDenoiser.from_pretrained(root / "motion_denoiser"),
+            "scheduler": DDIMScheduler.from_pretrained(root / "scheduler"),
+            "tts": HibariTTS.from_pretrained(root / "tts"),
+        }

@@ -19,7 +19,16 @@ from emogen import __version__
 __all__ = ["COMMANDS", "main", "build_parser"]
 
 #: Subcommand modules of this package, in ``--help`` order.
-COMMANDS: tuple[str, ...] = ("talk", "animate", "speak", "diarize", "emotion", "check", "app")
+COMMANDS: tuple[str, ...] = (
+    "talk",
+    "animate",
+    "avatar",
+    "speak",
+    "diarize",
+    "emotion",
+    "check",
+    "app",
+)
 
 
 class _Parser(argparse.ArgumentParser):
