@@ -45,6 +45,7 @@ __all__ = [
     "resolve_emotion",
     "keyframes_to_track",
     "smooth_track",
+    "mirror_emotion",
     "INTERPOLATIONS",
     "DEFAULT_HOLD",
 ]
@@ -255,6 +256,26 @@ def smooth_track(track: EmotionTrack, dynamics: str | Dynamics | None = "first-o
         return track
     values = torch.cat([track.vad.float(), track.probs.float(), track.intensity.float().unsqueeze(-1)], dim=-1)
     return _to_track(values, track.fps, dynamics)
+
+
+def mirror_emotion(own: EmotionTrack, other: EmotionTrack, gain: float = 0.5) -> EmotionTrack:
+    """Emotional mimicry: the listener's own track with a share ``gain`` of the other person's emotion on top
+    (Hess & Fischer 2013, "Emotional mimicry as social regulation", PSPR 17: people take on part of the expression
+    they watch). The other track is resampled to ``own``'s frames; VAD adds (clamped), labels mix by ``gain``
+    weighted by the other's intensity, intensity is the stronger of the two."""
+    if not isinstance(own, EmotionTrack) or not isinstance(other, EmotionTrack):
+        raise TypeError("mirror_emotion expects two EmotionTrack values.")
+    if not (isinstance(gain, (int, float)) and 0.0 <= gain <= 1.0):
+        raise ValueError(f"gain must be a share in [0, 1], got {gain!r}.")
+    o = other.resample(fps=own.fps, num_frames=own.num_frames)
+    w = (gain * o.intensity.float()).unsqueeze(-1)  # how much of the other's label reaches the listener
+    probs = own.probs.float() * (1.0 - w) + o.probs.float() * w
+    return EmotionTrack(
+        vad=(own.vad.float() + gain * o.vad.float()).clamp(-1.0, 1.0),
+        probs=probs / probs.sum(-1, keepdim=True).clamp(min=1e-8),
+        intensity=torch.maximum(own.intensity.float(), gain * o.intensity.float()),
+        fps=own.fps,
+    )
 
 
 def keyframes_to_track(

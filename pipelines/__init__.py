@@ -15,6 +15,8 @@ _EXPORTS = {
     "EmoHeadAvatarPipeline": ".head_avatar",
     "HeadAvatarOutput": ".head_avatar",
     "EmoSpeechPipeline": ".speech",
+    "EmoVideoPipeline": ".emotion_video",
+    "EmotionVideoOutput": ".emotion_video",
     "SpeechOutput": ".speech",
     "EmoTalkingHeadPipeline": ".talking_head",
     "TalkingHeadOutput": ".talking_head",

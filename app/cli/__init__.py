@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "talk",
     "animate",
     "avatar",
+    "video",
     "speak",
     "diarize",
     "emotion",

@@ -1,0 +1,81 @@
+"""EmoVideoPipeline on tiny real motion components: idle, listening (silent, reacting, mirroring) and speaking."""
+
+from __future__ import annotations
+
+import pytest
+import skimage.data
+import torch
+
+from emogen.arkit import ARKIT_INDEX
+from emogen.emotion import LABELS
+
+SPEAKER = "[sad] I lost my keys again this morning, and I was late for work. [happy] But then I found them!"
+
+
+@pytest.fixture(scope="module")
+def pipe(make_tiny_talking_head):
+    from emogen.pipelines import EmoVideoPipeline
+
+    th = make_tiny_talking_head()
+    p = EmoVideoPipeline(**{k: getattr(th, k) for k in ("emotion_encoder", "motion_denoiser", "scheduler", "tts")})
+    p.set_progress_bar_config(disable=True)
+    return p
+
+
+@pytest.fixture(scope="module")
+def listening(pipe):
+    return pipe(skimage.data.astronaut(), mode="listening", text=SPEAKER, mirror=0.6, fps=10, height=64, width=64,
+                generator=torch.Generator().manual_seed(0))  # fmt: skip
+
+
+def test_idle_clip(pipe):
+    out = pipe(skimage.data.astronaut(), emotion="0s neutral, 1s angry", mode="idle", duration=1.5, fps=10,
+               height=64, width=64, generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert out.frames.shape == (15, 64, 64, 3) and len(out.audio) == 0 and out.cues is None and out.grade is None
+    brow = out.motion.blendshapes[:, ARKIT_INDEX["browDownLeft"]]
+    assert brow[-1] > 0.5 > brow[0]
+
+
+def test_listener_stays_silent_and_reacts(listening):
+    out = listening
+    seconds = len(out.audio) / out.sample_rate
+    assert out.mode == "listening" and seconds > 3 and out.frames.shape[0] == round(seconds * 10)
+    b = out.motion.blendshapes
+    for name in ("jawOpen", "mouthFunnel", "mouthPucker", "mouthLowerDownLeft", "mouthUpperUpLeft"):
+        assert b[:, ARKIT_INDEX[name]].abs().max() == 0, name  # the lips stay closed while the other speaks
+    assert out.cues, "no backchannel point found in the speaker's prosody"
+    times = [t for t, _ in out.cues]
+    assert all(0 < t < seconds for t in times)
+
+
+def test_listener_mirrors_the_speakers_emotion(pipe, listening):
+    alone = pipe(skimage.data.astronaut(), mode="listening", text=SPEAKER, mirror=0.0, fps=10, height=64, width=64,
+                 generator=torch.Generator().manual_seed(0))  # fmt: skip
+    sad, happy = LABELS.index("sad"), LABELS.index("happy")
+    n = listening.emotion_track.num_frames
+    first, last = slice(0, n // 3), slice(2 * n // 3, n)
+    assert alone.emotion_track.probs[:, sad].max() < 0.05  # its own timeline is neutral
+    assert listening.emotion_track.probs[first, sad].mean() > 0.2  # takes on the speaker's sadness…
+    assert listening.emotion_track.probs[last, happy].mean() > listening.emotion_track.probs[first, happy].mean()
+
+
+def test_speaking_and_grade(pipe):
+    out = pipe(skimage.data.astronaut(), emotion="happy", text="Hello there.", grade=True, fps=10, height=64,
+               width=64, generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert out.mode == "speaking" and out.motion.blendshapes[:, ARKIT_INDEX["jawOpen"]].max() > 0.05
+    assert out.grade is not None and min(out.grade["brightness"]) > 1.0  # happy: brighter, warmer
+    assert min(out.grade["warmth"]) > 0
+
+
+def test_bad_input(pipe):
+    photo = skimage.data.astronaut()
+    with pytest.raises(ValueError, match="mode"):
+        pipe(photo, mode="dancing")
+    with pytest.raises(ValueError, match="needs `audio` or `text`"):
+        pipe(photo, mode="listening")
+    with pytest.raises(ValueError, match="takes no speech"):
+        pipe(photo, mode="idle", text="hi")
+    with pytest.raises(ValueError, match="mirror"):
+        pipe(photo, mode="listening", text="hi", mirror=2.0)
+    with pytest.raises(ValueError, match="[Uu]nknown emotion"):
+        pipe(photo, mode="idle", emotion="blorp")
