@@ -11,6 +11,12 @@ from the rest of it*:
 * **deviations** from the speaker's own reference (the median over the recording's speech frames, or a given
   reference): rate, F0 level, alpha ratio and loudness. This is the per-speaker normalisation (a z-score without
   the division: the units are already comparable, semitones and dB).
+
+F0 statistics are robust, because pitch trackers make octave errors on recorded speech (reverberation, noise and
+band-limited channels that cut the fundamental): a few percent of halved or doubled frames moved a recording's F0
+standard deviation from about 2 to 8 semitones in the calibration corpus. So the window's F0 level is a median, its
+spread the median absolute deviation (scaled to a standard deviation: ×1.4826), and frame F0 perturbations above
+10 % (tracking errors, not jitter) are clipped.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import uniform_filter1d
 
 from ..audio import ProsodyFeatures
@@ -42,6 +49,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 _ACTIVE_DB_BELOW_PEAK = 35.0  # frames within this many dB of the loud (95th percentile) frames count as speech
+_MAX_PERTURBATION = 0.1  # larger frame-to-frame F0 deviations are tracking errors (octave jumps), not jitter
+_MAD_TO_STD = 1.4826  # median absolute deviation → standard deviation of a normal distribution
+_CHUNK = 8192  # frames per block of the sliding medians (bounds their memory on long recordings)
 
 
 def _semitones(f0_hz: np.ndarray) -> np.ndarray:
@@ -62,6 +72,24 @@ def _masked_std(x: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     mean, den = _masked_mean(x, mask, size)
     sq, _ = _masked_mean(x**2, mask, size)
     return np.sqrt(np.maximum(sq - mean**2, 0.0))
+
+
+def _masked_median_mad(x: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centred moving median of ``x`` over frames where ``mask``, and the median absolute deviation around it
+    (NaN where a window has no masked frame); the same windows as :func:`_masked_mean`."""
+    left = size // 2
+    padded = np.concatenate([np.full(left, np.nan), np.where(mask, x, np.nan), np.full(size - 1 - left, np.nan)])
+    windows = sliding_window_view(padded, size)
+    med, mad = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    has = uniform_filter1d(mask.astype(np.float64), size=size, mode="constant") > 1e-9
+    for start in range(0, len(x), _CHUNK):
+        sel = np.flatnonzero(has[start : start + _CHUNK]) + start
+        if len(sel):
+            w = windows[sel]
+            m = np.nanmedian(w, axis=1)
+            med[sel] = m
+            mad[sel] = np.nanmedian(np.abs(w - m[:, None]), axis=1)
+    return med, mad
 
 
 def speech_mask(prosody: ProsodyFeatures) -> np.ndarray:
@@ -141,14 +169,15 @@ def window_features(
     st = _semitones(prosody.f0_hz.double().numpy())
     alpha = prosody.alpha_ratio.double().numpy()
     hnr = prosody.hnr_db.double().numpy()
-    pert = prosody.f0_perturbation.double().numpy()
+    pert = np.minimum(prosody.f0_perturbation.double().numpy(), _MAX_PERTURBATION)
     energy = prosody.energy_db.double().numpy()
     if reference is None:
         reference = _reference_from_frames(rate, st, alpha, energy, voiced, active)
 
     w_rate, _ = _masked_mean(rate, active, size)
-    w_st, vfrac = _masked_mean(st, voiced, size)
-    w_st_spread = _masked_std(st, voiced, size)
+    _, vfrac = _masked_mean(st, voiced, size)
+    w_st, w_st_mad = _masked_median_mad(st, voiced, size)  # robust to octave errors
+    w_st_spread = _MAD_TO_STD * w_st_mad
     w_alpha, _ = _masked_mean(alpha, active, size)
     w_hnr, _ = _masked_mean(hnr, voiced, size)
     w_pert, _ = _masked_mean(pert, voiced, size)

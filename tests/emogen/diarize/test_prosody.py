@@ -1,6 +1,8 @@
 """The shipped prosodic diarizer on speech from emogen's TTS, with voices and sentences it was NOT calibrated on.
 
-Calibration voices/sentences are listed in training/diarizer/calibrate.py (TRAIN_*); everything here uses TEST_*.
+Calibration voices/sentences are listed in training/diarizer/corpus.py (TRAIN_*); everything here uses TEST_*. The
+neural voice has one voice only: its held-out speaker is the voice pitch-shifted by +3.5 semitones (a simulated
+speaker; calibration used 0, -3 and +2).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from emogen.diarize.features import FEATURE_NAMES
 from emogen.emotion import VAD
 
 HELD_OUT_VOICES = ("en-us+m4", "en+f5", "en-gb-x-rp+f4")
+HELD_OUT_NEURAL_SEMITONES = 3.5
 HELD_OUT_SENTENCES = (
     "I can't believe you finished the whole project by yourself.",
     "The museum closes at six, so we only have an hour left.",
@@ -36,6 +39,37 @@ def _speak(segments, voice):
     out = synthesize(segments, voice=voice)
     wave, _ = load_audio(out.waveform, SR, source_rate=out.sample_rate)
     return wave, out.plan.spans
+
+
+def _speak_neural(segments, semitones=HELD_OUT_NEURAL_SEMITONES):
+    """The neural voice (hibari "heart") at 16 kHz, pitch-shifted into a speaker it was not calibrated on."""
+    import librosa
+
+    from emogen.io.audio import load_audio
+    from emogen.speech.engines import default_engine
+    from emogen.speech.hibari.model import hibari_installed
+
+    if not hibari_installed():
+        pytest.skip("hibari-tts is not installed")
+    out = default_engine().synthesize(segments, voice="heart")
+    wave, _ = load_audio(out.waveform, SR, source_rate=out.sample_rate)
+    return librosa.effects.pitch_shift(wave, sr=SR, n_steps=semitones)
+
+
+def _recorded(wave, seed, gain_db):
+    """``wave`` as a room microphone records it: reverberation (RT60 0.5 s), a 300-3400 Hz channel, a level, and
+    white noise at 20 dB SNR."""
+    from scipy.signal import butter, fftconvolve, sosfiltfilt
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(SR // 2) / SR
+    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.5)
+    ir[0] = 0.0
+    wet = fftconvolve(wave, ir / np.sqrt(np.sum(ir**2)))[: len(wave)]
+    x = 0.6 * wave + 0.4 * wet * (np.std(wave) / np.std(wet))
+    x = sosfiltfilt(butter(4, [300, 3400], btype="bandpass", fs=SR, output="sos"), x) * 10 ** (gain_db / 20)
+    x = x + rng.standard_normal(len(x)) * np.sqrt(np.mean(x**2) / 100.0)
+    return x.astype(np.float32)
 
 
 def _plan(emotion, intensity=None):
@@ -91,6 +125,37 @@ def test_orders_held_out_voice_by_arousal_fast(diarizer):
             predicted.append(_mean_arousal(diarizer(wave)))
     rho = spearmanr(commanded, predicted)[0]
     assert rho >= 0.8, (rho, predicted)
+
+
+def test_orders_the_neural_voice_by_arousal_fast(diarizer):
+    """The default (neural) voice as an unseen simulated speaker, two unseen sentences: Spearman >= 0.9 pooled
+    (measured 0.98)."""
+    commanded, predicted = [], []
+    for sentence in HELD_OUT_SENTENCES[2:]:
+        for a in (-0.8, -0.4, 0.0, 0.4, 0.8):
+            wave = _speak_neural([(sentence, _plan(VAD(0.0, a, 0.0)))])
+            commanded.append(a)
+            predicted.append(_mean_arousal(diarizer(wave)))
+    rho = spearmanr(commanded, predicted)[0]
+    assert rho >= 0.9, (rho, predicted)
+
+
+@pytest.mark.parametrize("voice", ["en-us+m4", "heart"])
+def test_orders_recorded_speech_by_arousal(diarizer, voice):
+    """Unseen speakers through a reverberant, band-limited, noisy channel at a different level per clip (-10..+4 dB):
+    Spearman >= 0.7 pooled over two sentences (measured 0.79 for en-us+m4 and for the neural voice; the
+    previous weights, calibrated on clean espeak-ng speech only, scored 0.76 and 0.56)."""
+    gains = (-8.0, 0.0, -4.0, 2.0, -10.0, -2.0, -6.0, 4.0, -9.0, 1.0)
+    commanded, predicted = [], []
+    for sentence in HELD_OUT_SENTENCES[2:]:
+        for a in (-0.8, -0.4, 0.0, 0.4, 0.8):
+            segments = [(sentence, _plan(VAD(0.0, a, 0.0)))]
+            wave = _speak_neural(segments) if voice == "heart" else _speak(segments, voice)[0]
+            wave = _recorded(wave, seed=len(predicted), gain_db=gains[len(predicted)])
+            commanded.append(a)
+            predicted.append(_mean_arousal(diarizer(wave)))
+    rho = spearmanr(commanded, predicted)[0]
+    assert rho >= 0.7, (rho, predicted)
 
 
 def test_places_a_change_of_emotion_fast(diarizer, change_clip):
