@@ -28,6 +28,8 @@ COMMANDS: tuple[str, ...] = (
     "diarize",
     "emotion",
     "check",
+    "augment",
+    "batch",
     "app",
 )
 
