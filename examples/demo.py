@@ -1,4 +1,5 @@
-"""The `make demo` job: a portrait speaking through an emotion timeline, plus the control layer's outputs.
+"""The `make demo` job: a portrait speaking through an emotion timeline, a second portrait listening to it, plus the
+control layer's outputs.
 
 Run: ``python examples/demo.py --out out``. Each step prints the files it wrote.
 """
@@ -64,7 +65,7 @@ def control_layer(out: Path) -> list[Path]:
     return written
 
 
-def talking_head(out: Path, size: int, seed: int) -> list[Path]:
+def talking_head(out: Path, size: int, seed: int):
     """The main job: the public-domain astronaut portrait speaks SCRIPT through its emotions."""
     import torch
     from skimage.data import astronaut
@@ -85,13 +86,49 @@ def talking_head(out: Path, size: int, seed: int) -> list[Path]:
     print(f"  {seconds:.1f} s of video rendered in {elapsed:.1f} s (real-time factor {elapsed / seconds:.2f})")
     video = write_video(out / "demo_talking_head.mp4", result.frames, fps=result.motion.fps, audio=result.audio,
                         sample_rate=result.sample_rate)  # fmt: skip
-    return [
+    return result, [
         video,
         frames_strip(result, out / "demo_frames.jpg"),
         plot_emotion_track(result.emotion_track, out / "demo_talking_head_emotion.png", title=SCRIPT[:80] + "…"),
         plot_blendshape_curves(result.motion, out / "demo_talking_head_curves.png"),
         write_live_link_csv(out / "demo_talking_head_arkit.csv", result.motion),
     ]
+
+
+def listening(out: Path, speaker, size: int, seed: int) -> list[Path]:
+    """A second portrait (Grace Hopper, public domain) listens to the talking head: lips closed, nods and smiles at
+    the speaker's backchannel points, a share of the speaker's emotion. Written side by side with the speaker."""
+    import matplotlib.cbook
+    import numpy as np
+    import torch
+    from PIL import Image, ImageDraw
+
+    from emogen.export import write_video
+    from emogen.pipelines import EmoVideoPipeline
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        listener = np.asarray(Image.open(f).convert("RGB"))
+    pipe = EmoVideoPipeline.from_pretrained()
+    start = time.perf_counter()
+    result = pipe(listener, mode="listening", audio=speaker.audio, sample_rate=speaker.sample_rate, height=size,
+                  width=size, fps=speaker.motion.fps, generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    cues = ", ".join(f"{t:.1f} s ({kind})" for t, kind in result.cues)
+    print(f"\nListener ({time.perf_counter() - start:.1f} s): responds at {cues}")
+    n = min(len(result.frames), len(speaker.frames))
+    both = np.concatenate([speaker.frames[:n], result.frames[:n]], axis=2)
+    video = write_video(out / "demo_conversation.mp4", both, fps=result.motion.fps, audio=speaker.audio,
+                        sample_rate=speaker.sample_rate)  # fmt: skip
+    tiles = []
+    for t, kind in result.cues[:4]:  # the listener at its responses, at the nod's lowest point (~0.25 s after)
+        i = min(n - 1, round((t + 0.25) * result.motion.fps))
+        tile = Image.fromarray(result.frames[i]).resize((256, 256), Image.LANCZOS)
+        ImageDraw.Draw(tile).text((6, 4), f"{kind} {t:.1f} s", fill=(255, 255, 255))
+        tiles.append(tile)
+    strip = Image.new("RGB", (256 * len(tiles), 256))
+    for k, tile in enumerate(tiles):
+        strip.paste(tile, (256 * k, 0))
+    strip.save(out / "demo_listening.jpg", quality=90)
+    return [video, out / "demo_listening.jpg"]
 
 
 def frames_strip(result, path: Path, labels=("neutral", "happy", "sad", "surprised")) -> Path:
@@ -128,7 +165,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     written = control_layer(args.out)
     if not args.skip_video:
-        written += talking_head(args.out, args.size, args.seed)
+        speaker, files = talking_head(args.out, args.size, args.seed)
+        written += files + listening(args.out, speaker, args.size, args.seed)
     print("\nWrote:")
     for path in written:
         print(f"  {path.resolve()}")

@@ -79,3 +79,31 @@ def test_bad_input(pipe):
         pipe(photo, mode="listening", text="hi", mirror=2.0)
     with pytest.raises(ValueError, match="[Uu]nknown emotion"):
         pipe(photo, mode="idle", emotion="blorp")
+
+
+def test_responses_fall_in_the_speakers_pauses(listening):
+    """Pauses measured on the synthesised speech itself (frame level 35 dB below its loud frames for ≥ 0.3 s):
+    every phrase-end response comes within 0.6 s after one starts, and the head nods at most responses."""
+    import numpy as np
+
+    out = listening
+    hop = out.sample_rate // 100
+    frames = out.audio[: len(out.audio) // hop * hop].reshape(-1, hop)
+    level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    silent = level < np.percentile(level, 95) - 35
+    onsets, run = [], 0
+    for i, s in enumerate(silent):
+        run = run + 1 if s else 0
+        if run == 30 and i - 30 > 0 and not silent[: i - 29].all():
+            onsets.append((i - 29) / 100)
+    pauses = [t for t, kind in out.cues if kind == "pause"]
+    assert onsets and pauses
+    for t in pauses:
+        assert any(0 <= t - onset <= 0.6 for onset in onsets), (t, onsets)
+    pitch = out.motion.head_rotation[:, 0]
+    fps = out.motion.fps
+    nods = sum(
+        float(pitch[max(0, round(t * fps) - 3) : round(t * fps) + 4].max()) > float(pitch.median()) + np.radians(2.5)
+        for t, _ in out.cues
+    )
+    assert nods >= len(out.cues) / 2
