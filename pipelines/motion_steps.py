@@ -193,6 +193,18 @@ class MotionSteps:
         return motion
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs):
+        """Load a saved pipeline folder (diffusers format); with no path, the shipped talking-head models (offline).
+
+        Keyword arguments are diffusers' (``torch_dtype``, components to replace, …).
+        """
+        if pretrained_model_name_or_path is None:
+            components = cls.shipped_components()
+            components.update(kwargs)
+            return cls(**components)
+        return super().from_pretrained(os.fspath(pretrained_model_name_or_path), **kwargs)
+
+    @classmethod
     def shipped_components(cls) -> dict:
         """The shipped motion model, emotion encoder, scheduler and voice (``weights/talking_head``), offline."""
         from diffusers import DDIMScheduler

@@ -15,7 +15,6 @@ off by default and recorded in the output.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,15 +99,6 @@ class EmoVideoPipeline(MotionSteps, DiffusionPipeline):
         )
         self._animator = animator
         self._avatar_renderer = None
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs):
-        """Load a saved pipeline folder; with no path, the shipped talking-head models (offline)."""
-        if pretrained_model_name_or_path is None:
-            components = cls.shipped_components()
-            components.update(kwargs)
-            return cls(**components)
-        return super().from_pretrained(os.fspath(pretrained_model_name_or_path), **kwargs)
 
     def check_inputs(self, image, audio, text, emotion, mode, duration, mirror, fps, height, width, grade) -> None:
         """Raise ``ValueError`` / ``TypeError`` naming the bad value and what is accepted."""

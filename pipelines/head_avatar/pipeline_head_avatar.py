@@ -10,7 +10,6 @@ folds, flush and pallor shaded by the avatar renderer). ``write_glb`` exports th
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,15 +90,6 @@ class EmoHeadAvatarPipeline(MotionSteps, DiffusionPipeline):
             emotion_encoder=emotion_encoder, motion_denoiser=motion_denoiser, scheduler=scheduler, tts=tts
         )
         self._renderer = renderer
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs):
-        """Load a saved pipeline folder; with no path, the shipped talking-head models (offline)."""
-        if pretrained_model_name_or_path is None:
-            components = cls.shipped_components()
-            components.update(kwargs)
-            return cls(**components)
-        return super().from_pretrained(os.fspath(pretrained_model_name_or_path), **kwargs)
 
     @property
     def renderer(self):
