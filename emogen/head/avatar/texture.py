@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...render.portrait.appearance.analysis import LAYER_NAMES
 from .colours import (
     agreement,
     fill_colours,
@@ -49,14 +50,7 @@ __all__ = ["LAYER_CHANNELS", "BakedTexture", "TextureLayout", "bake_texture", "e
 
 #: Baked layer channels, in the order of :attr:`BakedTexture.layers`.
 LAYER_CHANNELS = (
-    "glabella",
-    "forehead_au1",
-    "forehead_au2",
-    "nose",
-    "nasolabial",
-    "crows_feet",
-    "lower_lid",
-    "chin",
+    *LAYER_NAMES,  # the portrait animator's expression-shading layers
     "flush_r",
     "flush_g",
     "flush_b",
@@ -383,7 +377,6 @@ def _photo_depth(rasterize, points, faces, rot, scale, origin, shape) -> tuple[n
 
 def _sample_layers(layers, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """The photo-frame appearance layers sampled at texel positions: ``(size, size, 14)``."""
-    from ...render.portrait.appearance import LAYER_NAMES
 
     planes = [layers.layer(n) for n in LAYER_NAMES]
     planes += [layers.flush[..., c] for c in range(3)] + [layers.pallor[..., c] for c in range(3)]
