@@ -377,7 +377,6 @@ def _photo_depth(rasterize, points, faces, rot, scale, origin, shape) -> tuple[n
 
 def _sample_layers(layers, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """The photo-frame appearance layers sampled at texel positions: ``(size, size, 14)``."""
-
     planes = [layers.layer(n) for n in LAYER_NAMES]
     planes += [layers.flush[..., c] for c in range(3)] + [layers.pallor[..., c] for c in range(3)]
     out = []
