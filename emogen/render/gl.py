@@ -12,11 +12,19 @@ On a CPU machine EGL gives Mesa's llvmpipe, on a GPU machine the GPU's driver. T
 Vertex inputs are ``in_pos`` (x, y in pixels of the output, y down; depth, larger is nearer, within (-1, 1)) and the
 attributes packed into ``vec4`` slots ``a0 … a{n-1}``, plus per-frame ``vec4 frame0 …`` (``flat``): a batch of
 frames is stacked vertically in one framebuffer and drawn with one call.
+
+One context serves the whole process, from any thread: EGL lets a context be current on one thread at a time, so
+every GL call runs inside :func:`current_context` (a process-wide lock plus making the context current on the
+calling thread), and the context is released by the thread that created it. Renders from a web server's worker
+threads therefore work, one at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -25,7 +33,7 @@ from .raster import Fragments, Rasterizer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GLRasterizer", "GLShader", "egl_available", "gl_context"]
+__all__ = ["GLRasterizer", "GLShader", "current_context", "egl_available", "gl_context"]
 
 _MAX_ROWS = 8192  # framebuffer height budget for stacking the frames of a batch
 
@@ -42,6 +50,8 @@ class _GLContext:
                 import moderngl
 
                 cls._ctx = moderngl.create_standalone_context(backend="egl", require=330)
+                with cls._ctx:  # leaving the block releases it from this thread, so any thread can make it current
+                    pass
                 logger.debug("OpenGL context: %s", cls._ctx.info.get("GL_RENDERER"))
             except Exception as exc:  # noqa: BLE001 - any failure means "no EGL here"
                 logger.warning("No headless OpenGL (EGL) context (%s); using the torch rasteriser.", exc)
@@ -52,6 +62,20 @@ class _GLContext:
 def gl_context():
     """The shared headless OpenGL 3.3 context, or ``None`` where EGL is unavailable (created once)."""
     return _GLContext.get()
+
+
+_LOCK = threading.RLock()
+
+
+@contextmanager
+def current_context(ctx=None) -> Iterator:
+    """Make the shared context (or ``ctx``) current on the calling thread for the block, one thread at a time.
+
+    Every GL call must run inside it; blocks nest on one thread.
+    """
+    ctx = gl_context() if ctx is None else ctx
+    with _LOCK, ctx:
+        yield ctx
 
 
 def egl_available() -> bool:
@@ -185,6 +209,10 @@ class GLRasterizer(Rasterizer):
     # ---------------------------------------------------------------------------------------------- contracts
     def __call__(self, positions, faces, attributes, height, width) -> Fragments:
         """Rasterise into :class:`Fragments` (up to :attr:`max_channels` attribute channels)."""
+        with current_context(self.ctx):
+            return self._rasterise(positions, faces, attributes, height, width)
+
+    def _rasterise(self, positions, faces, attributes, height, width) -> Fragments:
         import moderngl
 
         b, v, c = attributes.shape
@@ -233,6 +261,10 @@ class GLRasterizer(Rasterizer):
         Returns:
             ``(rgb uint8 (B, H, W, 3), covered bool (B, H, W))`` on the CPU.
         """
+        with current_context(self.ctx):
+            return self._shade(positions, faces, attributes, shader, inputs, height, width, frame)
+
+    def _shade(self, positions, faces, attributes, shader, inputs, height, width, frame):
         import moderngl
 
         b, v = positions.shape[:2]

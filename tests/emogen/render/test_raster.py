@@ -91,6 +91,21 @@ def test_egl_failure_falls_back_to_torch(monkeypatch, caplog):
     assert "falling back" in caplog.text
 
 
+@pytest.mark.skipif(not egl_available(), reason="needs headless EGL")
+def test_gl_renders_from_any_thread():
+    """One shared context serves every thread (web servers call renderers from worker threads), one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emogen.render.gl import GLRasterizer
+
+    pos, faces, attr = _grid_mesh(n=6, size=24, batch=2)
+    rasterizer = GLRasterizer()
+    expected = rasterizer(pos, faces, attr, 24, 24).attributes
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: rasterizer(pos, faces, attr, 24, 24).attributes, range(8)))
+    assert all(torch.equal(r, expected) for r in results)
+
+
 def test_torch_rasterizer_gradients_flow_to_attributes():
     pos, faces, attr = _grid_mesh(n=6, size=24, batch=1)
     attr = attr.clone().requires_grad_(True)
