@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--emotion", metavar="SPEC", help="the face's own emotion spec or timeline (default neutral; "
-                   "speaking with --audio: the voice's)")  # fmt: skip
+                   "speaking with --audio: the voice's; 'auto' with --text: read from each sentence's "
+                   "words)")  # fmt: skip
     p.add_argument("--mode", choices=("speaking", "listening", "idle"), default="speaking", help="default speaking")
     p.add_argument("--text", help="speaking: the words to say; listening: what the other person says")
     p.add_argument("--audio", type=Path, help="speaking: the face's speech; listening: the other person's")
@@ -60,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, (".mp4",))
     if args.curves is not None:
         check_output(args.curves, (".csv", ".json"), "--curves")
-    if args.emotion is not None:
+    if args.emotion is not None and args.emotion.strip().lower() == "auto":
+        if args.mode != "speaking" or args.text is None:
+            raise ValueError("--emotion auto reads the emotion from --text as the face speaks it (--mode speaking).")
+    elif args.emotion is not None:
         from emogen.controls import parse_emotion_spec
 
         parse_emotion_spec(args.emotion)

@@ -115,7 +115,13 @@ class EmoVideoPipeline(MotionSteps, DiffusionPipeline):
             raise ValueError("mode='idle' takes no speech; use mode='speaking' or 'listening' with audio/text.")
         if text is not None and (not isinstance(text, str) or not text.strip()):
             raise ValueError(f"text must be a non-empty string, got {text!r}.")
-        if isinstance(emotion, str):
+        if _is_auto(emotion):
+            if mode != "speaking" or text is None:
+                raise ValueError(
+                    "emotion='auto' reads each sentence's emotion from `text` while the face speaks it; it needs "
+                    f"mode='speaking' and text (got mode={mode!r}, text={'given' if text else 'none'})."
+                )
+        elif isinstance(emotion, str):
             parse_emotion_spec(emotion)
         if duration is not None:
             check_number(duration, "duration", 0.0, LIMITS.duration, lo_open=True)
@@ -170,7 +176,8 @@ class EmoVideoPipeline(MotionSteps, DiffusionPipeline):
 
         Args:
             image: a portrait (path, PIL image, array, tensor) or a :class:`~emogen.head.avatar.HeadAvatar`.
-            emotion: the face's own emotion spec or timeline (speaking with ``audio`` and ``None``: the voice's).
+            emotion: the face's own emotion spec or timeline (speaking with ``audio`` and ``None``: the voice's;
+                speaking ``text`` with ``"auto"``: each sentence's emotion read from its words).
             audio, text: speaking: what the face says; listening: what the other person says (``text`` is spoken
                 by the TTS first); idle: neither.
             mode: ``"speaking"``, ``"listening"`` or ``"idle"``.
@@ -201,7 +208,7 @@ class EmoVideoPipeline(MotionSteps, DiffusionPipeline):
         # 3. Emotion and motion per mode
         if mode == "speaking":
             num_frames = max(1, round(seconds * self.model_fps))
-            (track,) = self.emotion_tracks([emotion], speech, num_frames, dynamics)
+            (track,) = self.emotion_tracks([None if _is_auto(emotion) else emotion], speech, num_frames, dynamics)
             motion = self.speaking_motion(
                 speech, track, num_out, fps, num_inference_steps=num_inference_steps,
                 audio_guidance_scale=audio_guidance_scale, emotion_guidance_scale=emotion_guidance_scale,
@@ -254,3 +261,7 @@ class EmoVideoPipeline(MotionSteps, DiffusionPipeline):
         expression = ExpressionPrior()(track).float()
         motion = listening_motion(num_out, fps, cues, expression, generator=generator)
         return track, motion, [(round(c.time, 3), c.kind) for c in cues]
+
+
+def _is_auto(emotion) -> bool:
+    return isinstance(emotion, str) and emotion.strip().lower() == "auto"

@@ -25,6 +25,7 @@ def test_idle_video(tmp_path, capsys):
         (["--mode", "idle", "--text", "hi"], "takes no speech"),
         (["--mode", "listening", "--text", "hi", "--mirror", "3"], "--mirror"),
         (["--mode", "idle", "--emotion", "blorp"], "Unknown emotion label"),
+        (["--mode", "listening", "--text", "hi", "--emotion", "auto"], "--emotion auto"),
     ],
 )
 def test_video_errors_before_work(tmp_path, capsys, argv, message):

@@ -107,3 +107,12 @@ def test_responses_fall_in_the_speakers_pauses(listening):
         for t, _ in out.cues
     )
     assert nods >= len(out.cues) / 2
+
+
+def test_speaking_reads_the_emotion_from_the_text(pipe):
+    out = pipe(skimage.data.astronaut(), emotion="auto", text="I am so happy, this is the best day of my life!",
+               fps=10, height=64, width=64, generator=torch.Generator().manual_seed(0))  # fmt: skip
+    happy = out.emotion_track.probs[:, LABELS.index("happy")]
+    assert happy.mean() > 0.4, happy.mean()
+    with pytest.raises(ValueError, match="'auto'.*mode='speaking'"):
+        pipe(skimage.data.astronaut(), emotion="auto", mode="listening", text="Hello there.")
