@@ -7,7 +7,8 @@
 * :func:`write_rttm` — speech-emotion diarization as NIST RTTM;
 * :func:`write_webdataset_shards`, :func:`write_parquet_table`, :func:`write_jsonl` — labelled datasets
   (:mod:`emogen.export.dataset`; the layouts of ``emogen augment``);
-* :func:`plot_emotion_track`, :func:`plot_blendshape_curves`, :func:`plot_diarization` — PNG plots.
+* :func:`plot_emotion_track`, :func:`plot_valence_arousal`, :func:`plot_blendshape_curves`, :func:`plot_diarization` —
+  PNG plots.
 
 Readers live in :mod:`emogen.io`; so does the output layer every writer goes through (:mod:`emogen.io.output`:
 paths checked before any work, temporaries removed on any exit and after a hard kill).
@@ -18,7 +19,14 @@ from .curves import CURVE_FORMATS, live_link_face_rows, write_curves, write_curv
 from .data import write_json, write_text
 from .dataset import DATASET_FORMATS, write_jsonl, write_parquet_table, write_webdataset_shards
 from .gltf import write_glb
-from .plots import LABEL_COLORS, plot_blendshape_curves, plot_diarization, plot_emotion_track, save_figure
+from .plots import (
+    LABEL_COLORS,
+    plot_blendshape_curves,
+    plot_diarization,
+    plot_emotion_track,
+    plot_valence_arousal,
+    save_figure,
+)
 from .rttm import rttm_lines, write_rttm
 from .video import write_video
 
@@ -31,6 +39,7 @@ __all__ = [
     "plot_blendshape_curves",
     "plot_diarization",
     "plot_emotion_track",
+    "plot_valence_arousal",
     "rttm_lines",
     "save_figure",
     "write_curves",

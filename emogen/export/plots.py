@@ -129,6 +129,47 @@ def plot_emotion_track(track: EmotionTrack, path: str | os.PathLike, title: str 
     return save_figure(fig, path)
 
 
+def plot_valence_arousal(
+    path: str | os.PathLike,
+    points: list[tuple[float, float, str]] = (),
+    track: EmotionTrack | None = None,
+    title: str | None = None,
+) -> Path:
+    """Save the valence-arousal plane as PNG: each label's centroid (:data:`~emogen.emotion.LABEL_VAD`, in its
+    colour), named ``points`` ``(valence, arousal, name)`` and, with ``track``, the track's path (start ○, end ●).
+
+    The file is written atomically (temporary file, then rename).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..emotion import LABEL_VAD
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.8), constrained_layout=True)
+    ax.axhline(0, color="0.85", lw=0.8)
+    ax.axvline(0, color="0.85", lw=0.8)
+    for label, (v, a, _) in LABEL_VAD.items():
+        ax.scatter([v], [a], s=60, color=LABEL_COLORS.get(label, "0.5"), alpha=0.8, zorder=2)
+        ax.annotate(label, (v, a), xytext=(5, 4), textcoords="offset points", fontsize=8, color="0.35")
+    if track is not None:
+        va = track.vad[:, :2].detach().float().cpu().numpy()
+        ax.plot(va[:, 0], va[:, 1], color="black", lw=1.5, zorder=3)
+        ax.scatter(va[:1, 0], va[:1, 1], s=50, facecolors="white", edgecolors="black", zorder=4, label="start")
+        ax.scatter(va[-1:, 0], va[-1:, 1], s=50, color="black", zorder=4, label="end")
+        ax.legend(loc="lower right", fontsize=8)
+    for v, a, name in points:
+        ax.scatter([v], [a], marker="x", s=70, color="black", zorder=4)
+        ax.annotate(name, (v, a), xytext=(5, -11), textcoords="offset points", fontsize=9)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("valence")
+    ax.set_ylabel("arousal")
+    ax.set_title(title or "Valence-arousal plane", fontsize=10)
+    return save_figure(fig, path)
+
+
 def plot_diarization(
     result: DiarizationResult,
     waveform: np.ndarray,
