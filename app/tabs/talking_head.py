@@ -1,121 +1,101 @@
-"""The Talking head tab: a portrait, text or audio, and an emotion → the video, its emotion plot and ARKit curves."""
+"""The Talking head tab: a portrait, text or audio, and an emotion → the video, its emotion and ARKit plots, and
+downloads (mp4, wav, ARKit curves as CSV and JSON). API endpoint ``/talking_head``."""
 
 from __future__ import annotations
 
-import os
-
-from emogen.emotion import LABELS
 from emogen.pipelines.defaults import DEFAULTS, LIMITS
 
-from ..controls import EMOTION_MODES, EmotionControls
-from .emotion import EXAMPLE_TIMELINE, warn_if_not_english
+from ..controls import EXAMPLE_TIMELINE, EmotionControls, emotion_inputs
+from .common import check_uploads, example_portraits, portrait, user_errors, voices
+from .emotion import warn_if_not_english
 
 __all__ = ["EXAMPLE_TEXT", "build", "check_uploads"]
 
 EXAMPLE_TEXT = "We finally did it! I honestly can't believe it. But I wish Sam could have been here with us."
 
 
-def _default_portrait():
-    from skimage.data import astronaut
-
-    return astronaut()
-
-
-def check_uploads(image, audio_path: str | None) -> None:
-    """The app's upload limits, checked before any work (Gradio's own ``max_file_size`` refuses larger files at
-    upload): the photo's pixels, and the audio file's size and duration (read from its header, nothing decoded).
-
-    Raises:
-        ValueError: naming the upload and the limit.
-    """
-    from emogen.io.audio import audio_duration
-    from emogen.io.image import to_rgb_uint8
-
-    if image is not None:
-        to_rgb_uint8(image, name="The portrait")  # pixels bound, shape, dtype
-    if audio_path:
-        size = os.path.getsize(audio_path)
-        if size > LIMITS.upload_bytes:
-            raise ValueError(
-                f"The audio file is {size / 2**20:.0f} MiB; the largest accepted is {LIMITS.upload_bytes / 2**20:.0f}"
-                " MiB."
-            )
-        seconds = audio_duration(audio_path)
-        if seconds is not None and seconds > LIMITS.duration:
-            raise ValueError(f"The audio lasts {seconds:.0f} s; the longest accepted is {LIMITS.duration:g} s.")
-
-
-def build(gr, talking_head, out_dir) -> None:
+def build(gr, talking_head, out_dir, example_audio: str | None = None) -> None:
     """Add the tab's widgets to the current Blocks, wired to ``talking_head`` (the pipeline)."""
-    from emogen.export import plot_emotion_track, write_live_link_csv, write_video
+    from emogen.export import plot_blendshape_curves, plot_emotion_track, write_curves, write_video, write_wav
     from emogen.pipelines.pipeline_utils import fit_long_side
 
     def render(
-        image, text, audio_path, mode, label, intensity, v, a, d, timeline, seed, size, steps,
+        image=None, text=EXAMPLE_TEXT, audio_path=None, emotion_from="Timeline", label="happy", intensity=1.0,
+        valence=0.6, arousal=0.4, dominance=0.2, timeline=EXAMPLE_TIMELINE, seed=DEFAULTS.seed, size=DEFAULTS.size,
+        steps=DEFAULTS.num_inference_steps, dynamics=DEFAULTS.emotion_dynamics, voice=DEFAULTS.voice,
         progress=gr.Progress(track_tqdm=True),  # noqa: B008 (gradio's idiom)
     ):  # fmt: skip
+        """Animate the portrait (default: the astronaut) speaking the text, or the audio file, with the emotion.
+
+        Returns the mp4, the emotion and ARKit-curve plots, and the files (mp4, wav, ARKit CSV and JSON).
+        """
         import torch
 
         if not (text and text.strip()) and not audio_path:
             raise gr.Error("Give some text to speak or an audio file.")
-        controls = EmotionControls(mode, label, float(intensity), float(v), float(a), float(d), timeline or "")
-        try:
+        spoken = text if text and text.strip() and not audio_path else None
+        controls = EmotionControls(emotion_from, label, float(intensity), float(valence), float(arousal),
+                                   float(dominance), timeline or "")  # fmt: skip
+        with user_errors(gr):
             check_uploads(image, audio_path)
-        except (ValueError, TypeError, FileNotFoundError) as err:
-            raise gr.Error(str(err)) from None
-        image = image if image is not None else _default_portrait()
-        height, width = fit_long_side(image.shape, int(size))  # long side = size, the photo's aspect (as the CLI)
-        try:
-            spec = controls.spec(text)
-            if mode == "From the text":
-                warn_if_not_english(gr, [text])
-            if mode == "From the voice" and not audio_path:
+            image = portrait(image)
+            height, width = fit_long_side(image.shape, int(size))  # long side = size, the photo's aspect (as the CLI)
+            if emotion_from == "From the voice" and not audio_path:
                 raise ValueError("'From the voice' needs an audio file.")
+            spec = controls.spec(spoken)
+            if emotion_from == "From the text":
+                warn_if_not_english(gr, [spoken])
             result = talking_head(
-                image=image,
-                text=text if text and text.strip() and not audio_path else None,
-                audio=audio_path or None,
-                emotion=spec,
-                num_inference_steps=int(steps),
-                height=height,
-                width=width,
+                image=image, text=spoken, audio=audio_path or None, emotion=spec, voice=voice or None,
+                num_inference_steps=int(steps), emotion_dynamics=dynamics, height=height, width=width,
                 generator=torch.Generator().manual_seed(int(seed)),
-            )
-        except (ValueError, TypeError, FileNotFoundError) as err:
-            raise gr.Error(str(err)) from None
+            )  # fmt: skip
         out = out_dir()
         video = write_video(out / "talking_head.mp4", result.frames, fps=result.motion.fps, audio=result.audio,
                             sample_rate=result.sample_rate)  # fmt: skip
-        plot = plot_emotion_track(result.emotion_track, out / "emotion.png")
-        curves = write_live_link_csv(out / "arkit_curves.csv", result.motion)
-        return str(video), str(plot), str(curves)
+        plots = [(str(plot_emotion_track(result.emotion_track, out / "emotion.png")), "Emotion track"),
+                 (str(plot_blendshape_curves(result.motion, out / "arkit_curves.png")),
+                  "ARKit curves and head pose")]  # fmt: skip
+        files = [video, write_wav(out / "talking_head.wav", result.audio, result.sample_rate),
+                 write_curves(out / "arkit_curves.csv", result.motion),
+                 write_curves(out / "arkit_curves.json", result.motion)]  # fmt: skip
+        return str(video), plots, [str(f) for f in files]
 
-    with gr.Tab("Talking head"):
+    voice_names, default_voice = voices(getattr(talking_head, "tts", None))
+    with gr.Tab("Talking head", id="talking_head"):
+        gr.Markdown("A photo speaks your text (emotional speech) or an audio file, with an emotion you choose.")
         with gr.Row():
             with gr.Column():
-                image = gr.Image(label="Portrait (empty: the public-domain astronaut)", type="numpy")
-                text = gr.Textbox(label="Text to speak", value=EXAMPLE_TEXT, lines=3)
-                audio = gr.Audio(label="…or an audio file (speech)", type="filepath")
-                mode = gr.Radio(list(EMOTION_MODES), value="Timeline", label="Emotion from")
-                with gr.Row():
-                    label = gr.Dropdown(list(LABELS), value="happy", label="Emotion")
-                    intensity = gr.Slider(0, 1, value=1.0, step=0.05, label="Intensity")
-                with gr.Row():
-                    v = gr.Slider(-1, 1, value=0.6, step=0.05, label="Valence")
-                    a = gr.Slider(-1, 1, value=0.4, step=0.05, label="Arousal")
-                    d = gr.Slider(-1, 1, value=0.2, step=0.05, label="Dominance")
-                timeline = gr.Textbox(label="Timeline", value=EXAMPLE_TIMELINE)
+                image = gr.Image(label="Portrait (empty: the public-domain astronaut)", type="numpy",
+                                 elem_id="talking_head-image")  # fmt: skip
+                text = gr.Textbox(label="Text to speak ([happy] … [sad:0.7] … tags allowed)", value=EXAMPLE_TEXT,
+                                  lines=3)  # fmt: skip
+                audio = gr.Audio(label="…or an audio file (speech; replaces the text)", type="filepath")
+                emotion = emotion_inputs(gr, elem_prefix="talking_head")
                 with gr.Accordion("Settings", open=False):
+                    voice = gr.Dropdown(voice_names, value=default_voice, label="Voice", visible=bool(voice_names))
                     seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed")
-                    size = gr.Slider(256, 1024, value=DEFAULTS.size, step=64, label="Size (long side, px)")
-                    steps = gr.Slider(5, 50, value=DEFAULTS.num_inference_steps, step=1, label="Denoising steps")
-                go = gr.Button("Render", variant="primary")
+                    size = gr.Slider(64, 1024, value=DEFAULTS.size, step=32, label="Size (long side, px)",
+                                     elem_id="talking_head-size")  # fmt: skip
+                    steps = gr.Slider(LIMITS.num_inference_steps[0], 50, value=DEFAULTS.num_inference_steps, step=1,
+                                      label="Denoising steps", elem_id="talking_head-steps")  # fmt: skip
+                go = gr.Button("Render", variant="primary", elem_id="talking_head-go")
             with gr.Column():
-                video = gr.Video(label="Talking head")
-                plot = gr.Image(label="Emotion timeline", type="filepath")
-                curves = gr.File(label="ARKit curves (Live Link Face CSV)")
-        go.click(
-            render,
-            inputs=[image, text, audio, mode, label, intensity, v, a, d, timeline, seed, size, steps],
-            outputs=[video, plot, curves],
-        )
+                video = gr.Video(label="Talking head", autoplay=True, elem_id="talking_head-video")
+                plots = gr.Gallery(label="Plots", columns=1, height="auto", object_fit="contain")
+                files = gr.File(label="Downloads", file_count="multiple", elem_id="talking_head-files")
+        inputs = [image, text, audio, *emotion.values, seed, size, steps, emotion.dynamics, voice]
+        examples = [
+            [None, EXAMPLE_TEXT, None, "Timeline", EXAMPLE_TIMELINE],
+            [None, "[happy] We won the match! [sad:0.7] But Sam got hurt.", None, "From the text", EXAMPLE_TIMELINE],
+        ]
+        labels = ["Astronaut, emotion timeline", "Tags in the text"]
+        for path, name in zip(example_portraits()[1:], ["Grace Hopper, emotion from the text"], strict=False):
+            examples.append([path, EXAMPLE_TEXT, None, "From the text", EXAMPLE_TIMELINE])
+            labels.append(name)
+        if example_audio:
+            examples.append([None, "", example_audio, "From the voice", EXAMPLE_TIMELINE])
+            labels.append("A recording, emotion from the voice")
+        gr.Examples(examples, [image, text, audio, emotion.mode, emotion.timeline], example_labels=labels)
+        go.click(render, inputs=inputs, outputs=[video, plots, files], api_name="talking_head",
+                 concurrency_id="render")  # fmt: skip

@@ -1,42 +1,46 @@
-"""A small real stand-in for the talking-head pipeline, shared by the app tests."""
+"""The app's tests build the Blocks with the real pipeline classes at tiny sizes (see ``tiny_talking_head`` in
+tests/conftest.py): every tab runs end to end in seconds."""
 
-from dataclasses import dataclass
-
-import numpy as np
 import pytest
-import torch
-
-from emogen.controls import resolve_emotion
-from emogen.emotion import EmotionTrack
-from emogen.motion import MotionTrack
 
 
-@dataclass
-class _Output:
-    frames: np.ndarray
-    audio: np.ndarray
-    sample_rate: int
-    motion: MotionTrack
-    emotion_track: EmotionTrack
+@pytest.fixture(scope="session")
+def tiny_pipes(make_tiny_talking_head):
+    """``build_demo``'s ``pipes``: every pipeline tab, on one set of tiny motion components and espeak-ng."""
+    from emogen.pipelines import EmoHeadAvatarPipeline, EmoSpeechPipeline, EmoVideoPipeline
+
+    th = make_tiny_talking_head()
+    shared = {k: getattr(th, k) for k in ("emotion_encoder", "motion_denoiser", "scheduler", "tts")}
+    pipes = {
+        "talking_head": th,
+        "emotion_video": EmoVideoPipeline(**shared),
+        "avatar": EmoHeadAvatarPipeline(**shared),
+        "speech": EmoSpeechPipeline(tts=shared["tts"]),
+    }
+    for pipe in pipes.values():
+        pipe.set_progress_bar_config(disable=True)
+    return pipes
 
 
-class _Pipe:
-    """Follows EmoTalkingHeadPipeline's call signature; renders grey frames whose brightness follows valence."""
+@pytest.fixture(scope="session")
+def example_audio(tiny_pipes, tmp_path_factory):
+    """The example recording, as the app makes it."""
+    from emogen.app.tabs.common import make_example_speech
 
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, image, text=None, audio=None, emotion=None, num_inference_steps=20, height=512, width=512,
-                 generator=None):  # fmt: skip
-        self.calls.append(dict(text=text, audio=audio, emotion=emotion, height=height))
-        track = resolve_emotion(emotion, duration=1.0, fps=25) if emotion is not None else resolve_emotion(
-            "neutral", duration=1.0)  # fmt: skip
-        level = (128 + 100 * track.vad[:, 0]).clamp(0, 255).to(torch.uint8).numpy()
-        frames = np.broadcast_to(level[:, None, None, None], (track.num_frames, 64, 64, 3)).copy()
-        motion = MotionTrack.zeros(track.num_frames, fps=25.0)
-        return _Output(frames, np.zeros(16000, np.float32), 16000, motion, track)
+    return make_example_speech(tiny_pipes["speech"], tmp_path_factory.mktemp("examples"))
 
 
-@pytest.fixture
-def stand_in_pipe():
-    return _Pipe()
+@pytest.fixture(scope="session")
+def demo(tiny_pipes, example_audio):
+    """The whole app, built once with the tiny pipelines."""
+    from emogen.app import build_demo
+
+    return build_demo(tiny_pipes, example_audio=example_audio)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (the browser tests save a screenshot when the call failed)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
