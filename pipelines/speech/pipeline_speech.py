@@ -8,6 +8,7 @@ The emotion can change inside one utterance (tags ``"[happy] We won! [sad:0.7] B
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,14 @@ class EmoSpeechPipeline(DiffusionPipeline):
     def __init__(self, tts: TTSComponent | None = None) -> None:
         super().__init__()
         self.register_modules(tts=tts if tts is not None else default_tts())
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs):
+        """Load a saved pipeline folder (diffusers format); with no path, the default voice, offline (the same as
+        ``EmoSpeechPipeline()``)."""
+        if pretrained_model_name_or_path is None:
+            return cls(**kwargs)
+        return super().from_pretrained(os.fspath(pretrained_model_name_or_path), **kwargs)
 
     @torch.no_grad()
     def __call__(

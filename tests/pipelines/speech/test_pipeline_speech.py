@@ -134,6 +134,8 @@ def test_save_and_load_keep_the_engine_config(tmp_path):
 
 def test_the_default_is_hibari_and_routes_espeak_voices(tmp_path):
     pipe = EmoSpeechPipeline()
+    assert isinstance(EmoSpeechPipeline.from_pretrained().tts, HibariTTS)  # no path: the default voice, offline
+    assert isinstance(EmoSpeechPipeline.from_pretrained(tts=EspeakTTS()).tts, EspeakTTS)
     assert isinstance(pipe.tts, HibariTTS) and pipe.tts.default_voice == "heart" and pipe.tts.name == "hibari"
     assert {"heart", "en-us", "en-us+f3"} <= set(pipe.tts.voices())
     pipe.set_progress_bar_config(disable=True)
