@@ -101,7 +101,7 @@ def listening(out: Path, speaker, size: int, seed: int) -> list[Path]:
     import matplotlib.cbook
     import numpy as np
     import torch
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     from emogen.export import write_video
     from emogen.pipelines import EmoVideoPipeline
@@ -118,39 +118,42 @@ def listening(out: Path, speaker, size: int, seed: int) -> list[Path]:
     both = np.concatenate([speaker.frames[:n], result.frames[:n]], axis=2)
     video = write_video(out / "demo_conversation.mp4", both, fps=result.motion.fps, audio=speaker.audio,
                         sample_rate=speaker.sample_rate)  # fmt: skip
-    tiles = []
-    for t, kind in result.cues[:4]:  # the listener at its responses, at the nod's lowest point (~0.25 s after)
-        i = min(n - 1, round((t + 0.25) * result.motion.fps))
-        tile = Image.fromarray(result.frames[i]).resize((256, 256), Image.LANCZOS)
-        ImageDraw.Draw(tile).text((6, 4), f"{kind} {t:.1f} s", fill=(255, 255, 255))
-        tiles.append(tile)
-    strip = Image.new("RGB", (256 * len(tiles), 256))
-    for k, tile in enumerate(tiles):
-        strip.paste(tile, (256 * k, 0))
-    strip.save(out / "demo_listening.jpg", quality=90)
+    # the listener at its responses, at the nod's lowest point (~0.25 s after each)
+    picks = [(min(n - 1, round((t + 0.25) * result.motion.fps)), f"{kind} {t:.1f} s") for t, kind in result.cues[:4]]
+    save_strip(result.frames, picks, out / "demo_listening.jpg")
     return [video, out / "demo_listening.jpg"]
+
+
+def save_strip(frames, picks, path: Path) -> Path:
+    """Frames ``[(index, caption), …]`` as 256-px tiles side by side, saved as JPEG."""
+    from PIL import Image, ImageDraw
+
+    from emogen.io.atomic import atomic_output
+
+    strip = Image.new("RGB", (256 * len(picks), 256))
+    for k, (i, caption) in enumerate(picks):
+        tile = Image.fromarray(frames[i]).resize((256, 256), Image.LANCZOS)
+        ImageDraw.Draw(tile).text((6, 4), caption, fill=(255, 255, 255))
+        strip.paste(tile, (256 * k, 0))
+    with atomic_output(path) as tmp:
+        strip.save(tmp, format="JPEG", quality=90)
+    return path
 
 
 def frames_strip(result, path: Path, labels=("neutral", "happy", "sad", "surprised")) -> Path:
     """One frame per sentence's emotion (where the emotion is strongest and the mouth most open), side by side."""
     import numpy as np
-    from PIL import Image, ImageDraw
 
     from emogen.arkit import ARKIT_INDEX
     from emogen.emotion import LABELS
 
     probs = result.emotion_track.probs.numpy()
     jaw = result.motion.blendshapes[:, ARKIT_INDEX["jawOpen"]].numpy()
-    tiles = []
+    picks = []
     for label in labels:
         i = int(np.argmax(probs[:, LABELS.index(label)] * (0.5 + jaw)))
-        tile = Image.fromarray(result.frames[i]).resize((256, 256), Image.LANCZOS)
-        ImageDraw.Draw(tile).text((6, 4), f"{label}  {i / result.motion.fps:.1f} s", fill=(255, 255, 255))
-        tiles.append(tile)
-    strip = Image.new("RGB", (256 * len(tiles), 256))
-    for k, tile in enumerate(tiles):
-        strip.paste(tile, (256 * k, 0))
-    strip.save(path, quality=90)
+        picks.append((i, f"{label}  {i / result.motion.fps:.1f} s"))
+    save_strip(result.frames, picks, path)
     return path
 
 
