@@ -77,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also record what installed expression classifiers read on each item (all, or e.g. "
                    "fer2013,facex; see emogen.evaluation.fer)")  # fmt: skip
     p.add_argument("--shard-size", type=int_range(1, 1_000_000), default=1000, help="items per WebDataset shard")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="let the run remove items of -o it would not make (smaller --per-class, other settings)",
+    )
     p.add_argument("--report", type=Path, metavar="OUT_DIR",
                    help="print the judges' per-class agreement and confusion matrices, then exit")  # fmt: skip
     p.set_defaults(func=run)
@@ -217,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else (None if args.engine == "ray" else 1)
     summary = run_augment(config, images, counts, args.output, expression=expression_labels, fmt=args.format,
                           engine=args.engine, workers=workers, address=args.address,
-                          gpus_per_worker=args.gpus_per_worker, judge=judge, shard_size=args.shard_size)  # fmt: skip
+                          gpus_per_worker=args.gpus_per_worker, judge=judge, shard_size=args.shard_size,
+                          prune=args.prune)  # fmt: skip
 
     # 3. Summary
     print(summary.format())

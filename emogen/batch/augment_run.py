@@ -120,6 +120,19 @@ def _check_out_dir(out: Path, fmt: str) -> None:
         raise ValueError(f"{str(out)!r} is not empty and holds no emogen dataset; give a new or empty folder.")
 
 
+def _refuse_removing_items(out: Path, store: ItemStore, planned: set[str]) -> None:
+    """A folder is completed, never shrunk: refuse (before writing anything) a run whose items would replace some
+    that are already there, i.e. a dataset made with other settings (emotions, size, identities, seed …)."""
+    existing = {r["id"] for r in store.read_manifest() if "id" in r} | set(store.load_records())
+    lost = existing - planned
+    if lost:
+        raise ValueError(
+            f"{str(out)!r} holds {len(existing)} items, {len(lost)} of which this run would not make (the folder was "
+            "made with other settings or a larger --per-class); give a new folder, the same settings (raising "
+            "--per-class adds items), or --prune to remove them."
+        )
+
+
 def _read_packed(out: Path, row: Mapping[str, Any]) -> bytes | None:
     """An item's bytes from a finished shard or table (``None`` if it is not there)."""
     path = out / str(row.get("file", ""))
@@ -181,6 +194,7 @@ def run_augment(
     shard_size: int = 1000,
     progress: bool = True,
     on_item: Callable[[dict[str, Any]], None] | None = None,
+    prune: bool = False,
 ) -> AugmentSummary:
     """Make (or complete) a dataset in ``out_dir``.
 
@@ -198,6 +212,8 @@ def run_augment(
         shard_size: items per WebDataset shard.
         progress: show progress bars.
         on_item: called with the row of each item rendered in this run.
+        prune: let the run remove items of the folder it would not make (a smaller ``--per-class``, other emotions
+            or settings); without it such a run is refused before anything is written.
     """
     if fmt not in DATASET_FORMATS:
         raise ValueError(f"format must be one of {', '.join(DATASET_FORMATS)}, got {fmt!r}.")
@@ -221,6 +237,8 @@ def run_augment(
         return f"{STATE_DIR}/items/{item.id}.{ext}" if packed else f"{item.label}/{item.id}.{ext}"
 
     store = ItemStore(out)
+    if not prune:
+        _refuse_removing_items(out, store, {i.id for i in items})
     store.prepare([place(i) for i in items])
     write_json(out / STATE_DIR / "run.json", {"format": fmt})
     rows = {r["id"]: r for r in store.read_manifest() if "id" in r}

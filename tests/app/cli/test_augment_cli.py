@@ -70,7 +70,12 @@ def test_resume_grow_and_shrink(tmp_path, capsys):
     assert "done 2, skipped 4" in capsys.readouterr().out
     rows = check_imagefolder(out, {"happy": 3, "sad": 3})
     assert {k: v for k, v in files_of(out).items() if k in first} == first
-    assert main([*base, "--per-class", "1"]) == 0
+    before = files_of(out)
+    assert main([*base, "--per-class", "1"]) == 2  # would remove items: refused, nothing touched
+    assert "--prune" in capsys.readouterr().err and files_of(out) == before
+    assert main([*base[:-4], "--emotions", "happy", "--per-class", "3", "--workers", "0", "-o", str(out)]) == 2
+    assert files_of(out) == before
+    assert main([*base, "--per-class", "1", "--prune"]) == 0
     check_imagefolder(out, {"happy": 1, "sad": 1})
     assert {r["id"] for r in read_jsonl(out / "manifest.jsonl")} < {r["id"] for r in rows}
 
