@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._common import int_range
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--emotions", default="all", help="comma-separated emotion names or 'all' (the 7 basic ones)")
     g.add_argument("--intensities", default="1,0.5", help="comma-separated intensities in (0, 1] (default 1,0.5)")
     g.add_argument("--judges", default="all", help="comma-separated judges or 'all' (fer2013,faceapi,human,facex)")
-    g.add_argument("--size", type=int, default=512, help="still size in pixels (default 512)")
+    g.add_argument("--size", type=int_range(64, 4096), default=512, help="still size in pixels (64-4096, default 512)")
     g.add_argument("-o", "--output", type=Path, help="output folder of the grid")
     p.set_defaults(func=run)
 
@@ -78,6 +80,20 @@ def _grid(args: argparse.Namespace) -> int:
         track = resolve_emotion(spec, duration=1 / 25)
         return np.asarray(animator.still(animator.prepare(image), prior(track)[0], size=args.size, emotion=track))
 
+    if not identities:
+        raise ValueError(f"--identities {str(args.identities)!r} holds no readable portrait (png, jpg, webp).")
+    from emogen.face.tracking import FaceTracker, NoFaceFoundError
+
+    faceless = {}
+    with FaceTracker() as tracker:  # before any work: a grid without a usable face is an error, not empty tables
+        for name, image in identities.items():
+            try:
+                tracker.track(image)
+            except NoFaceFoundError as err:
+                faceless[name] = str(err)
+    if len(faceless) == len(identities):
+        name, reason = next(iter(faceless.items()))
+        raise ValueError(f"No portrait has a usable face ({name}: {reason})")
     result = run_grid(render, identities, emotions, intensities, judges, still_dir=args.output / "stills")
     if not result.judges:
         raise ValueError(f"No judge could be opened: {result.unavailable}; see emogen.evaluation.fer for installing.")

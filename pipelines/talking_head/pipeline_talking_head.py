@@ -74,7 +74,8 @@ class TalkingHeadOutput(BaseOutput):
             ``None`` when only ``emotion_conditioning`` was given.
         emotion_conditioning: what the denoiser was conditioned on, `(batch, model frames, D)` at the model's rate
             (each denoising window pools its own frames, :meth:`~emogen.controls.EmotionEncoder.window`); passed
-            back as ``emotion_conditioning`` it reproduces the call exactly, for any clip length.
+            back as ``emotion_conditioning`` with the same audio and generator it reproduces ``motion`` exactly, for
+            any clip length (without the emotion track: no skin flush or pallor, lips from the model).
         phones: phone timings when the speech came from ``text``.
     """
 

@@ -63,6 +63,10 @@ def _make_inputs(root: Path) -> None:
     full = (root / "silent.mp4").read_bytes()
     (root / "truncated.mp4").write_bytes(full[: len(full) // 3])
     (root / "folder").mkdir()
+    (root / "no_faces").mkdir()  # a folder of portraits without a face
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(
+        root / "no_faces" / "noise.png"
+    )
     (root / "notes.txt").write_bytes(b"\xff\xfe\x00bad utf-8 \xc3\x28\n")
     (root / "long_text.txt").write_text("x" * 20_001)
 

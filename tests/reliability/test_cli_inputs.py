@@ -133,6 +133,9 @@ CASES = [
     Case("check-reference-not-image", ["check", "{in}/silent.mp4", "--reference", "{in}/text.jpg"], "error",
          "text.jpg"),
     Case("check-nothing", ["check"], "error", "VIDEO"),
+    Case("check-grid-tiny-size", ["check", "--grid", "--samples", "--size", "3", "-o", "grid"], "error", "--size"),
+    Case("check-grid-no-faces", ["check", "--grid", "--identities", "{in}/no_faces", "-o", "grid"], "error",
+         "No face found"),
     # diarize
     Case("diarize-not-audio", ["diarize", "{in}/text.wav"], "error", "text.wav"),
     Case("diarize-video-no-sound", ["diarize", "{in}/silent.mp4"], "error", "silent.mp4"),
