@@ -32,7 +32,7 @@ from ..export.data import write_json
 from ..export.dataset import DATASET_FORMATS, PARQUET_FILE, write_jsonl, write_parquet_table, write_webdataset_shards
 from .augment import AugmentConfig, AugmentItem, plan_augment
 from .augment_render import AugmentContext, ExpressionFn, label_index, render_augment_item
-from .executors import MAP_ENGINES, execute
+from .executors import MAP_ENGINES, engine_session, execute
 from .manifest import MANIFEST, STATE_DIR, ItemStore, read_jsonl, remove_stale_temporaries
 
 logger = logging.getLogger(__name__)
@@ -239,71 +239,74 @@ def run_augment(
     store = ItemStore(out)
     if not prune:
         _refuse_removing_items(out, store, {i.id for i in items})
-    store.prepare([place(i) for i in items])
-    write_json(out / STATE_DIR / "run.json", {"format": fmt})
-    rows = {r["id"]: r for r in store.read_manifest() if "id" in r}
-    records = store.load_records()
-    if packed:  # items of a finished pack that are not staged any more: take them back out of it
-        for item in items:
-            row = records.get(item.id) or rows.get(item.id)
-            if row is not None and not store.path(place(item)).is_file():
-                data = _read_packed(out, row)
-                if data is not None:
-                    store.write_output(place(item), data)
-                    records[item.id] = {**row, "file": place(item)}
-    rows.update(records)
-    done_ids = {i.id for i in items if i.id in rows and store.outputs_present([place(i)])}
-    todo = [i for i in items if i.id not in done_ids]
-    summary.skipped = len(items) - len(todo)
+    with engine_session(engine, address, workers):  # Ray: reachable before anything is written
+        store.prepare([place(i) for i in items])
+        write_json(out / STATE_DIR / "run.json", {"format": fmt})
+        rows = {r["id"]: r for r in store.read_manifest() if "id" in r}
+        records = store.load_records()
+        if packed:  # items of a finished pack that are not staged any more: take them back out of it
+            for item in items:
+                row = records.get(item.id) or rows.get(item.id)
+                if row is not None and not store.path(place(item)).is_file():
+                    data = _read_packed(out, row)
+                    if data is not None:
+                        store.write_output(place(item), data)
+                        records[item.id] = {**row, "file": place(item)}
+        rows.update(records)
+        done_ids = {i.id for i in items if i.id in rows and store.outputs_present([place(i)])}
+        todo = [i for i in items if i.id not in done_ids]
+        summary.skipped = len(items) - len(todo)
 
-    # 1. Render what is missing
-    render_start = time.perf_counter()
-    context = AugmentContext(config=config, images={digests[n]: valid[n] for n in valid}, expression=expression,
-                             backend=backend)  # fmt: skip
-    with tqdm(total=len(todo), desc="augment", unit="item", disable=not progress) as bar:
-        for outcome in execute(render_augment_item, todo, context, engine=engine, workers=workers, address=address,
-                               gpus_per_worker=gpus_per_worker):  # fmt: skip
-            item = outcome.item
-            if outcome.ok:
-                store.write_output(place(item), outcome.result["data"])
-                row = _row(item, config, outcome.result, place(item))
-                store.write_record(row)
-                rows[item.id] = row
-                summary.done += 1
-                if on_item is not None:
-                    on_item(row)
-            else:
-                summary.failed += 1
-                summary.errors[item.id] = outcome.error
-                logger.warning("item %s (%s, %s) failed: %s", item.id, item.label, item.identity, outcome.error)
-            bar.update()
-            bar.set_postfix(failed=summary.failed, refresh=False)
-    summary.render_seconds = time.perf_counter() - render_start
-    present = [{**rows[i.id], "file": place(i)} for i in items if i.id in rows and store.outputs_present([place(i)])]
+        # 1. Render what is missing
+        render_start = time.perf_counter()
+        context = AugmentContext(config=config, images={digests[n]: valid[n] for n in valid}, expression=expression,
+                                 backend=backend)  # fmt: skip
+        with tqdm(total=len(todo), desc="augment", unit="item", disable=not progress) as bar:
+            for outcome in execute(render_augment_item, todo, context, engine=engine, workers=workers, address=address,
+                                   gpus_per_worker=gpus_per_worker):  # fmt: skip
+                item = outcome.item
+                if outcome.ok:
+                    store.write_output(place(item), outcome.result["data"])
+                    row = _row(item, config, outcome.result, place(item))
+                    store.write_record(row)
+                    rows[item.id] = row
+                    summary.done += 1
+                    if on_item is not None:
+                        on_item(row)
+                else:
+                    summary.failed += 1
+                    summary.errors[item.id] = outcome.error
+                    logger.warning("item %s (%s, %s) failed: %s", item.id, item.label, item.identity, outcome.error)
+                bar.update()
+                bar.set_postfix(failed=summary.failed, refresh=False)
+        summary.render_seconds = time.perf_counter() - render_start
+        present = [
+            {**rows[i.id], "file": place(i)} for i in items if i.id in rows and store.outputs_present([place(i)])
+        ]
 
-    # 2. Judge
-    def read_image(row: Mapping[str, Any]) -> np.ndarray:
-        from .report import decode_item
+        # 2. Judge
+        def read_image(row: Mapping[str, Any]) -> np.ndarray:
+            from .report import decode_item
 
-        return decode_item(store.path(str(row["file"])).read_bytes(), ext)
+            return decode_item(store.path(str(row["file"])).read_bytes(), ext)
 
-    if judge is not None and present:
-        summary.judges = judge_and_record(present, read_image, judge, store, progress)
+        if judge is not None and present:
+            summary.judges = judge_and_record(present, read_image, judge, store, progress)
 
-    # 3. Write the layout, the manifest and the dataset info
-    final = _write_layout(out, fmt, present, ext, store, shard_size)
-    store.write_manifest(final)
-    summary.counts = {label: sum(r["label"] == label for r in final) for label in config.emotions}
-    write_json(out / INFO_FILE, {
-        "format": fmt, "items": len(final), "classes": summary.counts, "labels": list(LABELS),
-        "arkit": list(ARKIT_BLENDSHAPES), "action_units": list(final[0]["aus"]) if final else [],
-        "config": asdict(config), "identities": digests, "skipped_identities": summary.skipped_identities,
-        "judges": summary.judges, "version": __version__,
-    })  # fmt: skip
-    if summary.failed == 0:
-        shutil.rmtree(out / STATE_DIR, ignore_errors=True)
-    summary.seconds = time.perf_counter() - start
-    return summary
+        # 3. Write the layout, the manifest and the dataset info
+        final = _write_layout(out, fmt, present, ext, store, shard_size)
+        store.write_manifest(final)
+        summary.counts = {label: sum(r["label"] == label for r in final) for label in config.emotions}
+        write_json(out / INFO_FILE, {
+            "format": fmt, "items": len(final), "classes": summary.counts, "labels": list(LABELS),
+            "arkit": list(ARKIT_BLENDSHAPES), "action_units": list(final[0]["aus"]) if final else [],
+            "config": asdict(config), "identities": digests, "skipped_identities": summary.skipped_identities,
+            "judges": summary.judges, "version": __version__,
+        })  # fmt: skip
+        if summary.failed == 0:
+            shutil.rmtree(out / STATE_DIR, ignore_errors=True)
+        summary.seconds = time.perf_counter() - start
+        return summary
 
 
 def judge_and_record(rows, read_image, names, store: ItemStore, progress: bool) -> list[str]:

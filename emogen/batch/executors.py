@@ -170,6 +170,49 @@ def _ray_call(fn: WorkFn, item: Any, context: Any) -> Outcome:
     return outcome
 
 
+@contextlib.contextmanager
+def engine_session(engine: str, address: str | None = None, workers: int | None = None) -> Iterator[None]:
+    """Around a run: for Ray, connect first (a cluster that cannot be reached fails before any output is touched) and
+    shut Ray down afterwards if this started it; other engines need nothing."""
+    started = engine == "ray" and start_ray(address, workers)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def start_ray(address: str | None = None, workers: int | None = None) -> bool:
+    """Connect to the Ray cluster at ``address`` (``None``: ``RAY_ADDRESS``, else a new local instance with ``workers``
+    CPUs) unless Ray is already initialised. Returns whether this call started it (the caller shuts it down).
+
+    Raises:
+        ValueError: Ray is not installed, or the cluster cannot be reached (naming the address).
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the ray engine needs Ray: pip install 'emogen[ray]' (or pip install ray).") from None
+    if ray.is_initialized():
+        return False
+    local = address is None and not os.environ.get("RAY_ADDRESS")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if local and workers:
+        kwargs["num_cpus"] = workers
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        where = address or os.environ.get("RAY_ADDRESS") or "a new local instance"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"could not reach the Ray cluster at {where!r} ({first}); start one with `ray start --head` on the head "
+            "node, or leave out --address for a local Ray instance."
+        ) from None
+    return True
+
+
 def _run_ray(
     fn: WorkFn,
     items: Sequence[Any],
@@ -178,18 +221,9 @@ def _run_ray(
     address: str | None,
     gpus_per_worker: float,
 ) -> Iterator[Outcome]:
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("the ray engine needs Ray: pip install 'emogen[ray]' (or pip install ray).") from None
-    started = False
-    if not ray.is_initialized():
-        local = address is None and not os.environ.get("RAY_ADDRESS")
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if local and workers:
-            kwargs["num_cpus"] = workers
-        ray.init(address=address, **kwargs)
-        started = True
+    import ray
+
+    started = start_ray(address, workers)
     try:
         if not workers:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))

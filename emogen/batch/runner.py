@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .executors import ENGINES, Outcome, call_item, execute
+from .executors import ENGINES, Outcome, call_item, engine_session, execute
 from .jobs import WorkItem
 from .manifest import ItemStore
 
@@ -193,33 +193,34 @@ def run_batch(
     store = ItemStore(out_root)
     if engine == "accelerate":
         return _run_accelerate(items, store, progress, on_item)
-    start = time.perf_counter()
-    store.prepare([rel for i in items for rel in (*i.outputs.values(), *i.companions.values())])
-    todo, finished = _plan_run(store, items)
-    store.write_manifest(_manifest_rows(store, items))  # a torn line of an interrupted run is repaired here
-    summary = BatchSummary(skipped=len(finished), engine=engine, workers=workers)
-    runnable = [i for i in todo if i.error is None]
-    from tqdm.auto import tqdm
+    with engine_session(engine, address, workers):  # Ray: reachable before anything is written
+        start = time.perf_counter()
+        store.prepare([rel for i in items for rel in (*i.outputs.values(), *i.companions.values())])
+        todo, finished = _plan_run(store, items)
+        store.write_manifest(_manifest_rows(store, items))  # a torn line of an interrupted run is repaired here
+        summary = BatchSummary(skipped=len(finished), engine=engine, workers=workers)
+        runnable = [i for i in todo if i.error is None]
+        from tqdm.auto import tqdm
 
-    with tqdm(total=len(todo), desc="batch", unit="item", disable=not progress) as bar:
-        for item in (i for i in todo if i.error is not None):
-            _count(summary, _finish(store, item, None, live=True), on_item)
-            bar.update()
-        context = BatchContext(scratch=None if engine == "ray" else str(store.tmp_dir))
-        if engine == "ray":
-            blobs = {}
-            for item in runnable:
-                for name, digest in item.inputs.items():
-                    blobs.setdefault(digest, Path(item.options[name]).read_bytes())
-            context = BatchContext(scratch=None, blobs=blobs)
-        for outcome in execute(run_work_item, runnable, context, engine=engine, workers=workers, address=address,
-                               gpus_per_worker=gpus_per_worker):  # fmt: skip
-            _count(summary, _finish(store, outcome.item, outcome, live=True), on_item)
-            bar.update()
-            bar.set_postfix(failed=summary.failed, refresh=False)
-    store.write_manifest(_manifest_rows(store, items))
-    summary.seconds = time.perf_counter() - start
-    return summary
+        with tqdm(total=len(todo), desc="batch", unit="item", disable=not progress) as bar:
+            for item in (i for i in todo if i.error is not None):
+                _count(summary, _finish(store, item, None, live=True), on_item)
+                bar.update()
+            context = BatchContext(scratch=None if engine == "ray" else str(store.tmp_dir))
+            if engine == "ray":
+                blobs = {}
+                for item in runnable:
+                    for name, digest in item.inputs.items():
+                        blobs.setdefault(digest, Path(item.options[name]).read_bytes())
+                context = BatchContext(scratch=None, blobs=blobs)
+            for outcome in execute(run_work_item, runnable, context, engine=engine, workers=workers, address=address,
+                                   gpus_per_worker=gpus_per_worker):  # fmt: skip
+                _count(summary, _finish(store, outcome.item, outcome, live=True), on_item)
+                bar.update()
+                bar.set_postfix(failed=summary.failed, refresh=False)
+        store.write_manifest(_manifest_rows(store, items))
+        summary.seconds = time.perf_counter() - start
+        return summary
 
 
 def _count(summary: BatchSummary, row: dict[str, Any], on_item) -> None:

@@ -124,6 +124,17 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv, 
     assert match in err.splitlines()[0]
 
 
+def test_unreachable_ray_cluster_fails_before_any_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    write_jobs(tmp_path / "jobs.jsonl", [SMALL])
+    for command in (["batch", "jobs.jsonl"], ["augment", "--per-class", "1"]):
+        assert main([*command, "-o", "out", "--engine", "ray", "--address", "auto"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and ("Ray cluster at 'auto'" in err[0] or "needs Ray" in err[0]), err
+        assert not (tmp_path / "out").exists()
+
+
 def _spawn(jobs: Path, out: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GLOG_minloglevel": "2"}
     return subprocess.Popen(
