@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tau", type=float, help="first-order time constant in seconds (default 0.35)")
     p.add_argument("--period", type=float, help="second-order natural period in seconds (default 1.0)")
     p.add_argument("--damping", type=float, help="second-order damping ratio (default 0.5; 1 = no overshoot)")
-    p.add_argument("--plot", type=Path, help="save a plot of V/A/D and the top labels over time (PNG)")
+    p.add_argument("--plot", type=Path, help="with --timeline: save a plot of V/A/D and the top labels over time")
     p.add_argument("--json", action="store_true", help="print JSON (one object per text per line)")
     p.add_argument("--batch-size", type=int, default=64, help="texts per batch (default 64)")
     p.set_defaults(func=run)
@@ -117,6 +117,8 @@ def _run_timeline(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if not (0 < args.fps <= LIMITS.fps):
         raise ValueError(f"--fps must be in (0, {LIMITS.fps:g}], got {args.fps}.")
+    if args.plot is not None and args.timeline is None:
+        raise ValueError("--plot draws a --timeline's track; with texts use --json for their VAD and labels.")
     if args.plot is not None:
         from ._common import check_output
 
