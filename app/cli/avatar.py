@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError('--text is empty; give the words to speak, e.g. --text "Hello there!".')
     if args.audio is not None and not args.audio.is_file():
         raise ValueError(f"--audio: no such file {str(args.audio)!r}.")
+    if args.duration is not None and (args.text is not None or args.audio is not None):
+        raise ValueError(
+            "--duration sets a silent avatar's length; with --text or --audio it lasts as long as the speech."
+        )
     if args.duration is not None and not (0 < args.duration <= LIMITS.duration):
         raise ValueError(f"--duration must be in (0, {LIMITS.duration:g}] seconds, got {args.duration}.")
     check_output(args.output, (".glb",))

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text", help="speaking: the words to say; listening: what the other person says")
     p.add_argument("--audio", type=Path, help="speaking: the face's speech; listening: the other person's")
     p.add_argument("--duration", type=float, help=f"idle: seconds (default {DEFAULTS.still_duration:g})")
-    p.add_argument("--mirror", type=float, default=0.5, help="listening: share of the speaker's emotion (0-1)")
+    p.add_argument("--mirror", type=float, help="listening: share of the speaker's emotion (0-1, default 0.5)")
     p.add_argument("--grade", action="store_true", help="emotion-aware colour grade (recorded in --curves JSON)")
     add_render_options(p)
     p.add_argument("-o", "--output", type=Path, required=True, help="output .mp4")
@@ -56,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--audio: no such file {str(args.audio)!r}.")
     if args.duration is not None and not (0 < args.duration <= LIMITS.duration):
         raise ValueError(f"--duration must be in (0, {LIMITS.duration:g}] seconds, got {args.duration}.")
-    if not 0.0 <= args.mirror <= 1.0:
+    if args.duration is not None and args.mode != "idle":
+        raise ValueError(f"--duration sets an idle clip's length; --mode {args.mode} lasts as long as the speech.")
+    if args.mirror is not None and args.mode != "listening":
+        raise ValueError("--mirror is the listener's share of the speaker's emotion; it needs --mode listening.")
+    if args.mirror is not None and not 0.0 <= args.mirror <= 1.0:
         raise ValueError(f"--mirror must be a share in [0, 1], got {args.mirror}.")
+    mirror = 0.5 if args.mirror is None else args.mirror
     check_output(args.output, (".mp4",))
     if args.curves is not None:
         check_output(args.curves, (".csv", ".json"), "--curves")
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     pipe = EmoVideoPipeline.from_pretrained()
     out = pipe(
         image, emotion=args.emotion, audio=audio, text=args.text, mode=args.mode, duration=args.duration,
-        sample_rate=sample_rate, mirror=args.mirror, grade=args.grade, emotion_dynamics=args.emotion_dynamics,
+        sample_rate=sample_rate, mirror=mirror, grade=args.grade, emotion_dynamics=args.emotion_dynamics,
         fps=args.fps, height=height, width=width, generator=torch.Generator().manual_seed(args.seed),
     )  # fmt: skip
 

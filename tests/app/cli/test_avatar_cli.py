@@ -26,6 +26,7 @@ def test_avatar_writes_glb_curves_and_mesh(tmp_path, capsys):
         (["--text", "hi", "--audio", "x.wav"], "not both"),
         (["--emotion", "blorp"], "Unknown emotion label"),
         (["--duration", "0"], "--duration"),
+        (["--text", "Hi", "--duration", "2"], "silent avatar's length"),
         (["--video", "x.gif"], "--video"),
     ],
 )

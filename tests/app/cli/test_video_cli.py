@@ -24,6 +24,8 @@ def test_idle_video(tmp_path, capsys):
         (["--mode", "listening"], "needs --text or --audio"),
         (["--mode", "idle", "--text", "hi"], "takes no speech"),
         (["--mode", "listening", "--text", "hi", "--mirror", "3"], "--mirror"),
+        (["--mode", "idle", "--mirror", "0.5"], "needs --mode listening"),
+        (["--text", "hi", "--duration", "3"], "idle clip's length"),
         (["--mode", "idle", "--emotion", "blorp"], "Unknown emotion label"),
         (["--mode", "listening", "--text", "hi", "--emotion", "auto"], "--emotion auto"),
     ],
