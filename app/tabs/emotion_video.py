@@ -85,7 +85,7 @@ def build(gr, video_pipe, out_dir, example_audio: str | None = None) -> None:
                                    visible=False)  # fmt: skip
                 emotion = emotion_inputs(gr, timeline=EXAMPLE_TIMELINE, modes=_EMOTION_MODES, notes=_NOTES,
                                          elem_prefix="emotion_video")  # fmt: skip
-                with gr.Accordion("Settings", open=False):
+                with gr.Accordion("Settings", open=False, elem_id="emotion_video-settings"):
                     grade = gr.Checkbox(value=False, label="Colour grade following valence and arousal")
                     seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed")
                     size = gr.Slider(64, 1024, value=DEFAULTS.size, step=32, label="Size (long side, px)")

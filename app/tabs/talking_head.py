@@ -69,10 +69,10 @@ def build(gr, talking_head, out_dir, example_audio: str | None = None) -> None:
                 image = gr.Image(label="Portrait (empty: the public-domain astronaut)", type="numpy",
                                  elem_id="talking_head-image")  # fmt: skip
                 text = gr.Textbox(label="Text to speak ([happy] … [sad:0.7] … tags allowed)", value=EXAMPLE_TEXT,
-                                  lines=3)  # fmt: skip
+                                  lines=3, elem_id="talking_head-text")  # fmt: skip
                 audio = gr.Audio(label="…or an audio file (speech; replaces the text)", type="filepath")
                 emotion = emotion_inputs(gr, elem_prefix="talking_head")
-                with gr.Accordion("Settings", open=False):
+                with gr.Accordion("Settings", open=False, elem_id="talking_head-settings"):
                     voice = gr.Dropdown(voice_names, value=default_voice, label="Voice", visible=bool(voice_names))
                     seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed")
                     size = gr.Slider(64, 1024, value=DEFAULTS.size, step=32, label="Size (long side, px)",

@@ -109,10 +109,11 @@ def test_render_play_download(page, tmp_path):
 
     photo = tmp_path / "portrait.png"
     imsave(photo, astronaut()[:400, 100:300])  # a 2:1 portrait: the video keeps its aspect
-    page.get_by_text("Settings", exact=True).first.click()  # first: its widgets mount when it opens
+    # the tab's own Settings accordion (not the page footer's "Settings" link): its widgets mount when it opens
+    page.locator("#talking_head-settings").get_by_text("Settings", exact=True).click()
     page.locator("#talking_head-image input[type=file]").set_input_files(str(photo))
     page.locator("#talking_head-image img").first.wait_for()
-    page.get_by_label("Text to speak", exact=False).first.fill("Hi there.")
+    page.locator("#talking_head-text textarea").fill("Hi there.")
     for elem, value in (("talking_head-steps", "2"), ("talking_head-size", "96")):
         _set_slider(page, elem, value)
     page.locator("#talking_head-go").click()
