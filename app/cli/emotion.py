@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -96,6 +97,10 @@ def _run_timeline(args: argparse.Namespace) -> int:
     from emogen.controls import make_dynamics, resolve_emotion
     from emogen.export import plot_emotion_track
 
+    for name in ("tau", "period", "damping", "duration"):  # named as the options are, before the library's checks
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"--{name} must be a positive number, got {value}.")
     dynamics = make_dynamics(args.dynamics, tau=args.tau, period=args.period, damping=args.damping)
     track = resolve_emotion(args.timeline, fps=args.fps, duration=args.duration, dynamics=dynamics)
     if args.plot is not None:

@@ -116,6 +116,13 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def _where(item: WorkItem, error: str | None) -> str | None:
+    """The error, prefixed with where the job is written (``jobs.yaml: job 3``) unless it says so already."""
+    if error is None or not item.source or error.startswith(item.source):
+        return error
+    return f"{item.source}: {error}"
+
+
 def _row(item: WorkItem, outcome: Outcome | None) -> dict[str, Any]:
     ok = outcome is not None and outcome.ok
     row: dict[str, Any] = {
@@ -123,7 +130,7 @@ def _row(item: WorkItem, outcome: Outcome | None) -> dict[str, Any]:
         "job": item.job,
         "source": item.source,
         "status": "done" if ok else "failed",
-        "error": None if ok else (outcome.error if outcome is not None else item.error),
+        "error": None if ok else _where(item, outcome.error if outcome is not None else item.error),
         "outputs": dict(outcome.result["outputs"]) if ok else {},
         "seed": item.seed,
         "inputs": dict(item.inputs),

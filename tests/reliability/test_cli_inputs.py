@@ -149,6 +149,7 @@ CASES = [
     Case("timeline-fps-huge", ["emotion", "--timeline", "happy", "--fps", "1e9"], "error", "--fps"),
     Case("texts-batch-size-zero", ["emotion", "--batch-size", "0", "Hi there"], "error", "--batch-size"),
     Case("texts-with-plot", ["emotion", "Hi there", "--plot", "p.png"], "error", "--plot"),
+    Case("timeline-negative-tau", ["emotion", "--timeline", "0s happy", "--tau", "-1"], "error", "--tau"),
     Case("texts-batch-size-huge", ["emotion", "--batch-size", "100000", "Hi there"], "error", "100000"),
     Case("texts-empty", ["emotion", ""], "error", "Text 1 is empty"),
     Case("texts-input-not-utf8", ["emotion", "--input-file", "{in}/notes.txt"], "error", "notes.txt"),

@@ -80,6 +80,7 @@ def test_batch_animate_jobs_with_failures_and_escapes(workdir, capsys):
     status = [r["status"] for r in rows]
     assert status == ["done", "done", "failed", "failed", "failed", "failed", "failed"]
     errors = [r["error"] for r in rows[2:]]
+    assert all(r["error"].startswith(f"{r['source']}: ") for r in rows[2:])  # which job failed, always said
     assert "Unknown emotion label" in errors[0]
     assert "outside the allowed folders" in errors[1] and "contains '..'" in errors[2]
     assert "outside the allowed folders" in errors[3] and "huge" in errors[4]
