@@ -51,13 +51,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, help=f"seconds when silent (default {DEFAULTS.still_duration:g} s)")
     p.add_argument("--fps", type=fps_type, default=DEFAULTS.fps, help=f"frames per second (default {DEFAULTS.fps:g})")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help=f"random seed (default {DEFAULTS.seed})")
-    p.add_argument("--size", type=int_range(*LIMITS.size), default=DEFAULTS.size, help="video side in pixels")
+    p.add_argument(
+        "--size",
+        type=int_range(*LIMITS.size),
+        default=DEFAULTS.size,
+        help=f"side of --video/--turntable frames in pixels (default {DEFAULTS.size})",
+    )
     p.add_argument("--yaw", type=_angle(-180, 180), default=0.0, help="camera yaw for --video, degrees (default 0)")
     p.add_argument("--pitch", type=_angle(-89, 89), default=0.0, help="camera pitch for --video, degrees")
     p.add_argument("--video", type=Path, help="also render the animated avatar to this .mp4")
     p.add_argument("--turntable", type=Path, help="also render a 360° orbit at neutral to this .mp4")
     p.add_argument("--csv", type=Path, help="also write the ARKit curves (.csv Live Link Face, or .json)")
-    p.add_argument("--mesh", type=Path, help="also write the neutral mesh (.obj or .ply)")
+    p.add_argument(
+        "--mesh",
+        type=Path,
+        help="also write the neutral mesh (.obj, with its .mtl and texture .png beside it, or .ply)",
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="output .glb (the speech goes beside it as .wav)")
     p.set_defaults(func=run)
 
