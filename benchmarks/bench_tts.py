@@ -23,14 +23,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
-TEXTS = (
-    "The train to the city leaves at nine every morning.",
-    "We walked along the river and talked about the summer.",
-    "I never expected to see you here today.",
-    "She opened the letter and read it twice before dinner.",
-    "Our neighbours are moving to a small town in the mountains.",
-    "Can you tell me where the library is?",
-)
+from emogen.speech.measure import SENTENCES as TEXTS  # noqa: E402 (the sentences every prosody measurement uses)
+
 EMOTIONS = ("neutral", "happy", "sad", "angry")
 
 #: A fresh interpreter: import the engine, speak a first short sentence, print the seconds (and hibari's model load).

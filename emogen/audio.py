@@ -11,6 +11,9 @@
   2016, IEEE Trans. Affective Computing 7), harmonics-to-noise ratio (Praat cross-correlation HNR) and a local F0
   perturbation (a frame-level stand-in for jitter).
 
+* :func:`pink_noise`, :func:`reverberate` and :func:`band_limit` simulate recording conditions (noise, a room, a
+  band-limited channel) for training data that should sound like microphones record it.
+
 Frame ``i`` of every 50 Hz feature is centred at ``i / 50`` seconds; a waveform of ``N`` samples at 16 kHz has
 ``N // 320 + 1`` frames.
 """
@@ -38,6 +41,9 @@ __all__ = [
     "align_to_fps",
     "ProsodyFeatures",
     "prosody_features",
+    "pink_noise",
+    "reverberate",
+    "band_limit",
 ]
 
 #: Sample rate every feature in emogen is computed at.
@@ -330,3 +336,36 @@ def prosody_features(
         f0_perturbation=t(perturb),
         fps=fps,
     )
+
+
+# ------------------------------------------------------------------------------------------ recording conditions
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of 1/f noise with unit standard deviation."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spec))
+    spec[1:] /= np.sqrt(f[1:])
+    x = np.fft.irfft(spec, n)
+    return x / (np.std(x) + 1e-9)
+
+
+def reverberate(wave: np.ndarray, sample_rate: int, rt60: float, wet: float, rng: np.random.Generator) -> np.ndarray:
+    """``wave`` in a small room: convolved with exponentially decaying noise (−60 dB at ``rt60`` seconds, drawn from
+    ``rng``), the reverberant part at the dry level and mixed in by the share ``wet``."""
+    from scipy.signal import fftconvolve
+
+    n = int(sample_rate * rt60)
+    t = np.arange(n) / sample_rate
+    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    ir[0] = 0.0
+    ir /= np.sqrt(np.sum(ir**2)) + 1e-9
+    out = fftconvolve(wave, ir)[: len(wave)]
+    return (1 - wet) * wave + wet * out * (np.std(wave) / (np.std(out) + 1e-9))
+
+
+def band_limit(wave: np.ndarray, sample_rate: int, low: float, high: float) -> np.ndarray:
+    """``wave`` through a band-limited channel (telephone, cheap microphone): a 4th-order Butterworth band-pass from
+    ``low`` to ``high`` Hz (at most 0.45 × the sample rate), zero-phase."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, [low, min(high, 0.45 * sample_rate)], btype="bandpass", fs=sample_rate, output="sos")
+    return sosfiltfilt(sos, wave)

@@ -205,3 +205,21 @@ def test_prosody_features_measure_what_they_claim():
 def test_prosody_to_moves_and_casts():
     p = prosody_features(_voiced(0.5)).to(dtype=torch.float64)
     assert p.f0_hz.dtype == torch.float64 and p.voiced.dtype == torch.bool
+
+
+def test_recording_conditions():
+    from emogen.audio import band_limit, pink_noise, reverberate
+
+    rng = np.random.default_rng(0)
+    pink = pink_noise(32000, rng)
+    power = np.abs(np.fft.rfft(pink)) ** 2
+    f = np.fft.rfftfreq(len(pink), 1 / 16000)
+    low, high = power[(f > 100) & (f < 200)].mean(), power[(f > 3200) & (f < 6400)].mean()
+    assert abs(np.std(pink) - 1) < 1e-6 and 10 < low / high < 60  # 1/f: about 32× less power 5 octaves up
+    t = np.arange(16000) / 16000
+    tone = lambda hz: np.sin(2 * np.pi * hz * t)  # noqa: E731
+    assert np.std(band_limit(tone(1000), 16000, 300, 3400)) > 0.6
+    assert np.std(band_limit(tone(60), 16000, 300, 3400)) < 0.05
+    dry = tone(440) * (t < 0.5)
+    wet = reverberate(dry, 16000, 0.5, 0.5, np.random.default_rng(1))
+    assert np.std(wet[9000:]) > 0.05 and np.std(dry[9000:]) == 0  # the room rings on after the sound stops

@@ -189,23 +189,6 @@ def eval_corpus(spk: list[Speaker], sentences, repeats: int = 1) -> tuple[list[U
 
 
 # ------------------------------------------------------------------------------------------- recording chain
-def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spec))
-    spec[1:] /= np.sqrt(f[1:])
-    x = np.fft.irfft(spec, n)
-    return x / (np.std(x) + 1e-9)
-
-
-def _room_ir(sr: int, rt60: float, seed: int) -> np.ndarray:
-    """A small room's impulse response: exponentially decaying noise (reverberation time ``rt60`` s)."""
-    n = int(sr * rt60)
-    t = np.arange(n) / sr
-    ir = np.random.default_rng(seed).standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
-    ir[0] = 0.0
-    return ir / (np.sqrt(np.sum(ir**2)) + 1e-9)
-
-
 @dataclass(frozen=True)
 class RecordingChain:
     """One recording set-up: room (RT60 s, wet share), channel band (Hz), gain (dB), noise (SNR dB, kind).
@@ -250,21 +233,19 @@ class RecordingChain:
 
     def apply(self, wave: np.ndarray, sr: int, noise_seed: int = 0) -> np.ndarray:
         """The waveform as this set-up records it (float32; the gain is limited so that peaks stay below 0.99)."""
-        from scipy.signal import butter, fftconvolve, sosfiltfilt
+        from emogen.audio import band_limit, pink_noise, reverberate
 
         x = np.asarray(wave, dtype=np.float64)
         if x.ndim != 1 or len(x) == 0:
             raise ValueError(f"RecordingChain.apply needs a non-empty mono waveform, got shape {x.shape}.")
         if self.rt60_s is not None:
-            wet = fftconvolve(x, _room_ir(sr, self.rt60_s, self.seed))[: len(x)]
-            x = (1 - self.wet) * x + self.wet * wet * (np.std(x) / (np.std(wet) + 1e-9))
+            x = reverberate(x, sr, self.rt60_s, self.wet, np.random.default_rng(self.seed))
         if self.band_hz is not None:
-            sos = butter(4, [self.band_hz[0], min(self.band_hz[1], 0.45 * sr)], btype="bandpass", fs=sr, output="sos")
-            x = sosfiltfilt(sos, x)
+            x = band_limit(x, sr, *self.band_hz)
         x = x * 10 ** (self.gain_db / 20)
         if self.snr_db is not None:
             rng = np.random.default_rng([self.seed, noise_seed])
-            noise = _pink_noise(len(x), rng) if self.pink else rng.standard_normal(len(x))
+            noise = pink_noise(len(x), rng) if self.pink else rng.standard_normal(len(x))
             power = float(np.mean(x**2)) + 1e-12
             x = x + noise * math.sqrt(power / 10 ** (self.snr_db / 10)) / (np.std(noise) + 1e-9)
         peak = float(np.max(np.abs(x)))

@@ -122,39 +122,12 @@ def random_emotion(g: torch.Generator):
     return EmotionLabel(label, intensity)
 
 
-def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spec))
-    spec[1:] /= np.sqrt(f[1:])
-    x = np.fft.irfft(spec, n)
-    return x / (np.std(x) + 1e-9)
-
-
-def _room(wave: np.ndarray, sr: int, rt60: float, wet: float, rng: np.random.Generator) -> np.ndarray:
-    """A small room: convolution with exponentially decaying noise (reverberation time ``rt60`` s)."""
-    from scipy.signal import fftconvolve
-
-    n = int(sr * rt60)
-    t = np.arange(n) / sr
-    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
-    ir[0] = 0.0
-    ir /= np.sqrt(np.sum(ir**2)) + 1e-9
-    out = fftconvolve(wave, ir)[: len(wave)]
-    return (1 - wet) * wave + wet * out * (np.std(wave) / (np.std(out) + 1e-9))
-
-
-def _band_limit(wave: np.ndarray, sr: int, low: float, high: float) -> np.ndarray:
-    """A band-limited channel (telephone, cheap microphone): 4th-order Butterworth band-pass."""
-    from scipy.signal import butter, sosfiltfilt
-
-    sos = butter(4, [low, min(high, 0.45 * sr)], btype="bandpass", fs=sr, output="sos")
-    return sosfiltfilt(sos, wave).astype(np.float32)
-
-
 def augment(wave: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Recording conditions: pitch shift, room reverberation, a band-limited channel, gain and noise; returns the
     waveform and what was done (so the motion model hears speech as microphones record it, not only clean TTS)."""
     import librosa
+
+    from emogen.audio import band_limit, pink_noise, reverberate
 
     info: dict = {}
     if rng.random() < 0.5:
@@ -163,18 +136,18 @@ def augment(wave: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.nda
         info["pitch_semitones"] = round(steps, 2)
     if rng.random() < 0.35:
         rt60, wet = float(rng.uniform(0.15, 0.8)), float(rng.uniform(0.2, 0.6))
-        wave = _room(wave, sr, rt60, wet, rng)
+        wave = reverberate(wave, sr, rt60, wet, rng)
         info["reverb"] = {"rt60_s": round(rt60, 2), "wet": round(wet, 2)}
     if rng.random() < 0.25:
         low, high = float(rng.uniform(100.0, 400.0)), float(rng.uniform(3000.0, 7000.0))
-        wave = _band_limit(wave, sr, low, high)
+        wave = band_limit(wave, sr, low, high).astype(np.float32)
         info["band_hz"] = [round(low), round(high)]
     gain_db = float(rng.uniform(-6.0, 6.0))
     wave = wave * 10 ** (gain_db / 20)
     info["gain_db"] = round(gain_db, 2)
     if rng.random() < 0.7:
         snr = float(rng.uniform(15.0, 40.0))
-        noise = _pink_noise(len(wave), rng) if rng.random() < 0.5 else rng.standard_normal(len(wave))
+        noise = pink_noise(len(wave), rng) if rng.random() < 0.5 else rng.standard_normal(len(wave))
         power = float(np.mean(wave**2)) + 1e-12
         wave = wave + noise * math.sqrt(power / 10 ** (snr / 10)) / (np.std(noise) + 1e-9)
         info["snr_db"] = round(snr, 1)
