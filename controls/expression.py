@@ -6,7 +6,7 @@ Two tables, both data with their sources (no number here was fitted to a classif
   (A trace ≈ 0.2, B slight ≈ 0.4, C marked ≈ 0.6, D severe ≈ 0.8, E maximum = 1.0) of a posed, full-intensity
   expression (intensity 1; lower intensities scale it), after the EMFACS / *FACS
   Investigator's Guide* prototypes (Ekman, Friesen & Hager 2002, Table 10-1): happiness 6+12, sadness 1+4+15
-  (+17), surprise 1+2+5B+26, fear 1+2+4+5+20+25/26, anger 4+5+7+23+24, disgust 9 / 10 (+17), contempt R12A+R14A.
+  (+17), surprise 1+2+5B+26/27, fear 1+2+4+5+20+25/26, anger 4+5+7+23+24, disgust 9 / 10 (+17), contempt R12A+R14A.
   Every prototype meets the coding criteria of the Extended Cohn-Kanade dataset (Lucey et al. 2010, "The Extended
   Cohn-Kanade Dataset (CK+)", CVPR workshops, Table 2): anger needs AU23 *and* AU24, disgust AU9 or AU10, fear
   AU1+2+4, happiness AU12, sadness AU1+4+15, surprise AU1+2 with AU5 no stronger than B, contempt AU14.
@@ -15,12 +15,15 @@ Two tables, both data with their sources (no number here was fitted to a classif
 * :data:`AU_TO_ARKIT` — how each action unit is produced by ARKit blendshapes, following Apple's blendshape
   descriptions (ARFaceAnchor.BlendShapeLocation) and Meta's ARKit ↔ FACS correspondence (Unity-Movement
   ``ARKitFace.cs``): AU1 → browInnerUp, AU2 → browOuterUp, AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint,
-  AU7 → eyeSquint, AU9 → noseSneer, AU10 → mouthUpperUp, AU12 → mouthSmile, AU14 → mouthDimple, AU15 → mouthFrown,
-  AU16 → mouthLowerDown, AU17 → mouthShrugLower (+ mouthShrugUpper), AU20 → mouthStretch, AU24 → mouthPress,
-  AU26 → jawOpen. ARKit has no shape for AU23 (lip tightener: the red of the lips thinned, little change in width);
-  it is approximated by rolling both lips in a little and pressing them. AU26 (a *relaxed* jaw drop) stops at
-  jawOpen 0.8, about the 17 mm of pure hinge opening (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral
-  Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
+  AU7 → eyeSquint, AU9 → noseSneer, AU10 → mouthUpperUp, AU12 → mouthSmile (+ mouthUpperUp, below), AU14 →
+  mouthDimple, AU15 → mouthFrown, AU16 → mouthLowerDown, AU17 → mouthShrugLower (+ mouthShrugUpper), AU20 →
+  mouthStretch, AU24 → mouthPress, AU26 → jawOpen, AU27 → jawOpen (fully). ARKit has no shape for AU23 (lip
+  tightener: the red of the lips thinned, little change in width); it is approximated by rolling both lips in a
+  little and pressing them. AU26 (a *relaxed* jaw drop) stops at jawOpen 0.8, about the 17 mm of pure hinge opening
+  (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
+  Two entries are read from real faces through the landmarker the rig is built on (MediaPipe's blendshapes), never
+  from a classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile) and
+  the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
 
 The prior of a state with label distribution ``p`` and intensity ``s`` is
 ``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
@@ -57,6 +60,7 @@ ACTION_UNITS: dict[str, str] = {
     "AU24": "lip presser",
     "AU25": "lips part",
     "AU26": "jaw drop",
+    "AU27": "mouth stretch",
     "R12": "lip corner puller, right side only",
     "R14": "dimpler, right side only",
 }
@@ -68,8 +72,10 @@ EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.4},
     # 1+4+15 with 17 (Du et al. 2014: 67 % of posers); 15 at E, 1 at D, 4 at C: the inner brows rise *and* knit
     "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0, "AU17": 0.6},
-    # 1+2+5B+26: brows fully raised, the lids widen only slightly (5 no stronger than B, CK+), a relaxed jaw drop
-    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.4, "AU25": 0.4, "AU26": 0.7},
+    # 1+2+5B+27: brows fully raised, the lids widen only slightly (5 no stronger than B, CK+), the jaw pulled wide
+    # open — the posed, full-intensity variant (27 rather than a relaxed 26): real posed surprise opens the lips
+    # 22-40 mm (0.35-0.64 inter-pupil distances, two people), a relaxed jaw drop at most ≈ 17 mm
+    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.4, "AU25": 0.4, "AU27": 0.9},
     # 1+2+4+5+20+25 (+26): brows raised and drawn together, upper lids raised, lips stretched and parted
     "fearful": {"AU1": 1.0, "AU2": 0.8, "AU4": 0.6, "AU5": 0.8, "AU20": 0.8, "AU25": 0.6, "AU26": 0.3},
     # 4+5+7+23+24: brows lowered and knit, upper lids raised, lower lids tensed, lips pressed and thinned
@@ -93,7 +99,9 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     "AU9": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
     # AU10 raises the nostril wings a little with the upper lip (FACS)
     "AU10": {"mouthUpperUpLeft": 1.0, "mouthUpperUpRight": 1.0, "noseSneerLeft": 0.15, "noseSneerRight": 0.15},
-    "AU12": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+    # a full AU12 stretches the upper lip up off the teeth; this rig's basis (MediaPipe's blendshapes) carries that
+    # part in mouthUpperUp: read back from 8 real broad smiles of 6 people, mouthUpperUp / mouthSmile has median 0.8
+    "AU12": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "mouthUpperUpLeft": 0.8, "mouthUpperUpRight": 0.8},
     "AU14": {"mouthDimpleLeft": 1.0, "mouthDimpleRight": 1.0},
     "AU15": {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0},
     "AU16": {"mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0},
@@ -104,8 +112,10 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     # lips part with (almost) no jaw drop: 25A is a gap under 2 mm (FACS manual)
     "AU25": {"jawOpen": 0.05, "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25},
     "AU26": {"jawOpen": 0.8},
+    # AU27 pulls the jaw down as far as it goes: the rig's full jawOpen (≈ 21 mm at the incisors)
+    "AU27": {"jawOpen": 1.0},
     # ARKit "Left"/"Right" are the subject's own sides; the contempt prototype's R12/R14 is the right side.
-    "R12": {"mouthSmileRight": 1.0},
+    "R12": {"mouthSmileRight": 1.0, "mouthUpperUpRight": 0.8},
     "R14": {"mouthDimpleRight": 1.0},
 }
 

@@ -57,6 +57,7 @@ AU_MOVEMENTS: dict[str, tuple[str, str, str, str]] = {
     "AU24": ("lips", "pressed together", "", "orbicularis oris"),
     "AU25": ("lips", "parted", "", "depressor labii inferioris"),
     "AU26": ("jaw", "dropped", ", mouth open", "masseter relaxed"),
+    "AU27": ("mouth", "stretched open", ", jaw pulled far down", "lateral pterygoid, digastric"),
     "R12": ("right lip corner", "pulled up", "", "zygomaticus major, right side"),
     "R14": ("right lip corner", "tightened into a dimple", "", "buccinator, right side"),
 }

@@ -181,7 +181,7 @@ def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> n
     """
     from .authoring import _Author
 
-    if rest[ARKIT_INDEX["jawOpen"]] > 0.25 or (rest**2).sum() < 0.05:
+    if (rest**2).sum() < 0.05:
         return identity
     a = _Author(identity)
     g = a.g

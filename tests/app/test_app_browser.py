@@ -77,11 +77,23 @@ def _colours(png: bytes) -> int:
     return len(np.unique(rgb.reshape(-1, 3), axis=0))
 
 
-def _set_slider(page, elem_id: str, value: str) -> None:
+def _set_slider(page, elem_id: str, value: str, tries: int = 5) -> None:
+    """Type ``value`` into a slider's number box until the slider itself shows it (a slider inside an accordion
+    that has just opened can still be mounting and reset what was typed before it hydrated)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(value)
-    box.press("Tab")
-    page.wait_for_function(f"() => document.querySelector('#{elem_id} input[type=range]').value == '{value}'")
+    box.wait_for(state="visible")
+    check = f"() => document.querySelector('#{elem_id} input[type=range]').value == '{value}'"
+    for attempt in range(tries):
+        box.fill(value)
+        box.press("Tab")
+        try:
+            page.wait_for_function(check, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
 
 
 def test_every_tab_opens(page):

@@ -49,8 +49,8 @@ def test_each_label_has_its_signature(prior):
     angry = of("angry")  # 4+5+7+23+24: brows down and knit, lids tensed, lips pressed
     assert w(angry, "browDownLeft", "browDownRight") > 0.8 and w(angry, "eyeSquintLeft", "eyeSquintRight") > 0.5
     assert w(angry, "mouthPressLeft", "mouthPressRight") > 0.5
-    surprised = of("surprised")  # 1+2+5B+26: a relaxed jaw drop, lids only slightly wide
-    assert w(surprised, "jawOpen") > 0.4 and w(surprised, "browOuterUpLeft") > 0.8
+    surprised = of("surprised")  # 1+2+5B+27: the jaw pulled wide open, lids only slightly wide
+    assert w(surprised, "jawOpen") > 0.85 and w(surprised, "browOuterUpLeft") > 0.8
     assert 0.3 <= w(surprised, "eyeWideLeft") <= 0.45
     fear = of("fearful")  # 1+2+4+5+20+25: brows raised *and* knit, lids wide, lips stretched and parted
     assert w(fear, "browInnerUp") > 0.8 and w(fear, "browDownLeft", "browDownRight") > 0.4

@@ -58,7 +58,7 @@ def test_neutral_and_weak_states():
 
 def test_vad_mixtures_and_scene_cues():
     mix = expand_emotion_prompt("happy:0.6+surprised:0.4")
-    assert "happy and surprised" in mix.expression and "AU26" in mix.action_units
+    assert "happy and surprised" in mix.expression and "AU27" in mix.action_units
     low = expand_emotion_prompt("vad:-0.6,-0.3,-0.5")
     assert low.label == "sad" and "cool, dim light" in low.scene and "head lowered" in low.scene
     high = expand_emotion_prompt("vad:0.6,0.7,0.6")

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import torch
 
-from .anatomy import GUM, TEETH, TONGUE
+from .anatomy import CAVITY, GUM, TEETH, TONGUE
 from .interior import ATTR_AO, ATTR_APERTURE, ATTR_EDGE, ATTR_HEIGHT, ATTR_LIP, ATTR_MATERIAL, ATTR_NORMAL
 
-__all__ = ["CAVITY_LAB", "GUM_LAB", "MUCOSA_LAB", "TEETH_LAB", "TONGUE_LAB", "lab_to_srgb", "shade_mouth"]
+__all__ = [
+    "AMBIENT",
+    "AO_STRENGTH",
+    "APERTURE_FLOOR",
+    "CAVITY_DEPTH_RANGE",
+    "CAVITY_LAB",
+    "INNER_LIP_DEPTH",
+    "INNER_LIP_LIGHT",
+    "GUM_LAB",
+    "MUCOSA_LAB",
+    "TEETH_LAB",
+    "TONGUE_LAB",
+    "lab_to_srgb",
+    "shade_mouth",
+]
 
 
 # ================================================================================================ shading
@@ -45,14 +59,27 @@ TONGUE_LAB = (48.0, 22.0, 9.0)
 CAVITY_LAB = (28.0, 24.0, 14.0)
 _WARM = torch.tensor([1.0, 0.78, 0.72])  # colour of the light bounced inside the mouth (linear gains)
 
+# How much light reaches inside the mouth. The light of a portrait comes from near the camera, so most of what the
+# camera sees through the lips is lit directly, and the walls bounce it around: calibrated so that the median
+# luminance inside open lips over the lips' own (both linear) is ≈ 0.2 over views of six faces at jaw openings of
+# 0.3-0.6, as in real open-mouth photos (the median of ten, 0.05-0.64; before this calibration 0.06, a black hole).
+AMBIENT = 0.8  #: share of light reaching surfaces that face away from the light (bounce from the cavity's walls)
+AO_STRENGTH = (0.6, 0.88, 1.0, 0.48)  #: per material (cavity, teeth, gum, tongue): light × exp(-k · depth)
+APERTURE_FLOOR = 0.7  #: light behind an almost closed lip opening, relative to a wide-open one
+#: The cavity's colour goes from the wet mucosa at the opening to the dark throat over this range of depth.
+CAVITY_DEPTH_RANGE = (0.3, 1.0)
+INNER_LIP_DEPTH = 0.12  #: depth over which the cavity's rim takes the lips' colour (with ``lip_color``)
+INNER_LIP_LIGHT = 0.8  #: light on the inner lip, relative to the outer lip as photographed
+
 
 def shade_mouth(
     attributes: torch.Tensor,
     light: tuple[float, float, float] | torch.Tensor = (0.0, 0.45, 1.0),
     teeth_color: torch.Tensor | tuple[float, float, float] | None = None,
-    ambient: float = 0.45,
+    ambient: float = AMBIENT,
     exposure: float = 1.0,
     view: tuple[float, float, float] | torch.Tensor = (0.0, 0.0, 1.0),
+    lip_color: torch.Tensor | tuple[float, float, float] | None = None,
 ) -> torch.Tensor:
     """Shade rasterised mouth-interior attributes.
 
@@ -74,6 +101,9 @@ def shade_mouth(
         view: direction towards the camera in the frame of the normals (for the wet highlights). With a posed
             head, pass ``R.T @ light_camera`` and ``R.T @ (0, 0, 1)`` with ``R`` the face-to-camera rotation
             (``FaceRig.rotation``, times the animated head rotation) so the light stays fixed to the camera.
+        lip_color: sRGB colour of the person's lips as photographed (shape `(3,)`), for the wet inner lip at the
+            opening (it is divided by ``exposure``, so pass the photo's colour as it is); default: the mucosa
+            colour :data:`MUCOSA_LAB`.
 
     Returns:
         `torch.Tensor` of shape `(..., 3)`: sRGB in [0, 1] (meaningless where the rasteriser's mask is False).
@@ -117,21 +147,30 @@ def shade_mouth(
     c_gum = lin(GUM_LAB) + (lin(MUCOSA_LAB) - lin(GUM_LAB)) * ss(0.3, 1.0, h).unsqueeze(-1)
     # --- tongue: pink, darker towards the back
     c_tongue = lin(TONGUE_LAB) * (1.0 - 0.55 * hu.clamp(0.0, 1.0) ** 1.2)
-    # the cavity: wet red mucosa (the inner lips, cheeks) near the opening, darker red-brown deeper in
-    c_cavity = lin(MUCOSA_LAB) + (lin(CAVITY_LAB) - lin(MUCOSA_LAB)) * ss(0.0, 0.3, ao).unsqueeze(-1)
+    # the cavity: the inner lips at the opening (the lips' own colour), wet red mucosa (cheeks, palate) behind
+    # them, darker red-brown towards the throat
+    mucosa = lin(MUCOSA_LAB)
+    c_cavity = mucosa + (lin(CAVITY_LAB) - mucosa) * ss(*CAVITY_DEPTH_RANGE, ao).unsqueeze(-1)
+    inner_lip = torch.zeros_like(ao)
+    if lip_color is not None:
+        lips = _to_linear(torch.as_tensor(lip_color, dtype=dt, device=dev)) / max(exposure, 1e-3)
+        inner_lip = (1.0 - ss(0.0, INNER_LIP_DEPTH, ao)) * (mat == CAVITY)
+        c_cavity = c_cavity + (lips - c_cavity) * inner_lip.unsqueeze(-1)
     base = torch.where(
         (mat == TEETH).unsqueeze(-1),
         c_teeth,
         torch.where((mat == GUM).unsqueeze(-1), c_gum, torch.where((mat == TONGUE).unsqueeze(-1), c_tongue, c_cavity)),
     )
     diffuse = ambient + (1.0 - ambient) * ndl
-    k_ao = torch.tensor([1.5, 2.2, 2.5, 1.2], dtype=dt, device=dev)[mat.clamp(0, 3)]
+    k_ao = torch.tensor(AO_STRENGTH, dtype=dt, device=dev)[mat.clamp(0, 3)]
     occlusion = torch.exp(-k_ao * ao)
     shadow = 1.0 - 0.4 * torch.exp(-lip.clamp(min=0.0) / 0.025)
-    shadow = shadow * (0.35 + 0.65 * aperture)
+    shadow = shadow * (APERTURE_FLOOR + (1.0 - APERTURE_FLOOR) * aperture)
     spec_k = torch.tensor([0.0, 0.18, 0.04, 0.08], dtype=dt, device=dev)[mat.clamp(0, 3)]
     spec = spec_k * ndh**40 * occlusion * shadow
+    # the inner lip is the lip itself turning inwards: lit like the lip (a little darker), not like the cavity
     light = occlusion * shadow
+    light = light + (INNER_LIP_LIGHT - light).clamp(min=0.0) * inner_lip
     # what light there is deep in the mouth has bounced off its red walls: shadows turn warm, not grey/olive
     warm = _WARM.to(dev, dt)
     tint = warm + (1.0 - warm) * light.unsqueeze(-1)

@@ -18,7 +18,7 @@ from ...face.rig import FaceRig
 from ...head.mouth import MouthGeometry
 from .appearance import LAYER_NAMES, expression_layers
 from .geometry import RING_SCALE
-from .layers import eyeball_layer, fill_mouth, relax_delta, teeth_colour
+from .layers import eyeball_layer, fill_mouth, lip_colour, mouth_exposure, relax_delta, teeth_colour
 from .mouth import mouth_interior, rest_interior
 
 __all__ = ["TEXTURE_CHANNELS", "TEXTURE_LAYOUT", "Canvas", "WORK_IPD", "build_canvas", "rig_rest_smile"]
@@ -63,6 +63,8 @@ class Canvas:
     mouth_faces: torch.Tensor  # (F_m, 3) the mouth interior's triangles (its vertices are the last V_m)
     mouth_geometry: MouthGeometry  # the interior fitted to the photo's face
     teeth_rgb: torch.Tensor  # (3,)
+    mouth_exposure: float  # gain of the interior's light (the photo's lip brightness, see layers.mouth_exposure)
+    lip_rgb: torch.Tensor | None  # (3,) the photo's lip colour (sRGB), for the wet inner lips at the opening
     ipd_px: float
     ring_lower: torch.Tensor  # (36,) 0 for outline points in the upper half, 1 at the chin
     rest_face: torch.Tensor  # (1, 478, 3) the photo's face in its own frame (rig at the photo's weights)
@@ -199,6 +201,8 @@ def build_canvas(
     photo = np.clip(full + layers[..., 0:3], 0, 1)
     eyeball = np.clip(full + layers[..., 6:9], 0, 1)
     teeth = teeth_colour(small, ps)
+    lips = lip_colour(small, ps)
+    exposure = mouth_exposure(lips)
     # channels: photo, relaxed-skin delta, eyeball, original photo, crease layers + left share, flush, pallor
     tex = np.concatenate([photo, layers[..., 3:6], eyeball, full, layers[..., 9:]], -1)
     src_gap = np.zeros(len(src))
@@ -228,6 +232,8 @@ def build_canvas(
         mouth_faces=torch.from_numpy(mouth_faces).long().to(dev),
         mouth_geometry=mouth_geometry.to(dev),
         teeth_rgb=torch.tensor(teeth, dtype=torch.float32, device=dev),
+        mouth_exposure=exposure,
+        lip_rgb=None if lips is None else torch.tensor(lips, dtype=torch.float32, device=dev),
         ipd_px=ipd_px,
         ring_lower=torch.from_numpy(lower).float().to(dev),
         rest_face=rig.deform().detach(),

@@ -154,7 +154,15 @@ def warp_targets(rig: FaceRig, canvas: Canvas, motion: MotionTrack) -> tuple[tor
     # the mouth interior, behind all skin: it shows through the lip opening only
     tongue = motion.blendshapes[:, ARKIT_INDEX["tongueOut"]]
     mouth_px, mouth_rgb = interior_vertices(
-        rig, canvas.mouth_geometry, deformed, tongue, motion.head_rotation, motion.head_translation, canvas.teeth_rgb
+        rig,
+        canvas.mouth_geometry,
+        deformed,
+        tongue,
+        motion.head_rotation,
+        motion.head_translation,
+        canvas.teeth_rgb,
+        canvas.mouth_exposure,
+        canvas.lip_rgb,
     )
     mouth_z = mouth_px[..., 2:3] / (rig.scale * 6.0) - INTERIOR_DEPTH_BIAS
     parts.append(torch.cat([to_win(mouth_px), mouth_z], -1))

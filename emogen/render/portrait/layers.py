@@ -6,7 +6,9 @@
   reveals white of the eye beside it;
 * :func:`relax_delta` — a "relaxed" skin layer (smile creases lightened) blended in by how much of the photo's smile
   the motion takes away;
-* :func:`teeth_colour` — the colour to draw synthetic teeth with.
+* :func:`teeth_colour` — the colour to draw synthetic teeth with;
+* :func:`lip_colour`, :func:`mouth_exposure` — the lips' colour and how brightly the photo lights the mouth, for
+  the synthetic interior.
 
 All work at the photo's resolution or the (smaller) working resolution the canvas chooses; landmarks are in the
 same pixel coordinates.
@@ -19,7 +21,20 @@ import torch
 
 from ...face.blendshapes import face_topology
 
-__all__ = ["eyeball_layer", "fill_mouth", "poly_mask", "relax_delta", "teeth_colour"]
+__all__ = [
+    "LIP_REFERENCE_LUMINANCE",
+    "eyeball_layer",
+    "fill_mouth",
+    "lip_colour",
+    "mouth_exposure",
+    "poly_mask",
+    "relax_delta",
+    "teeth_colour",
+]
+
+#: Relative luminance (linear) of lips under the interior shader's unit light: CIELAB L* ≈ 52, the mean lip
+#: lightness of adults in colorimetric studies (lips L* 48-56), whose Y = ((L* + 16) / 116)³ ≈ 0.20.
+LIP_REFERENCE_LUMINANCE = 0.20
 
 
 def poly_mask(shape: tuple[int, int], poly: np.ndarray, dilate: float = 0.0) -> np.ndarray:
@@ -121,3 +136,27 @@ def teeth_colour(win: np.ndarray, pts: np.ndarray) -> np.ndarray:
     col = 0.5 * col + 0.5 * col.mean()  # desaturate
     col = 0.4 * col * (0.86 / max(col.mean(), 1e-3)) + 0.6 * default  # bright, warm white
     return np.clip(col, 0.55, 0.92)
+
+
+def lip_colour(win: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    """The median sRGB colour in [0, 1] of the photo's lips (between the outer and inner lip lines), ``None`` when
+    they cover too few pixels to measure."""
+    g = face_topology().groups
+    outer = np.concatenate([pts[list(g.lips_outer_upper)], pts[list(g.lips_outer_lower)][::-1]])
+    inner = np.concatenate([pts[list(g.lips_inner_upper)], pts[list(g.lips_inner_lower)][::-1]])
+    mask = (poly_mask(win.shape[:2], outer) > 128) & ~(poly_mask(win.shape[:2], inner, dilate=1) > 0)
+    if mask.sum() < 12:
+        return None
+    return np.median(win[mask].astype(np.float64) / 255, axis=0)
+
+
+def mouth_exposure(lips: np.ndarray | None, limits: tuple[float, float] = (0.25, 2.5)) -> float:
+    """Gain for the synthetic mouth interior so that it is lit like the photo: the relative luminance (linear sRGB)
+    of the photo's lip colour (:func:`lip_colour`) over :data:`LIP_REFERENCE_LUMINANCE`. A dim photo gets a dim
+    mouth and a bright one a bright mouth, instead of one absolute brightness for every photo. Clipped to
+    ``limits``; 1 without a lip colour."""
+    if lips is None:
+        return 1.0
+    lin = np.where(lips <= 0.04045, lips / 12.92, ((lips + 0.055) / 1.055) ** 2.4)
+    y = float(lin @ np.array([0.2126, 0.7152, 0.0722]))
+    return float(np.clip(y / LIP_REFERENCE_LUMINANCE, *limits))

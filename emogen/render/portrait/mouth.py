@@ -49,6 +49,8 @@ def interior_vertices(
     head_rotation: torch.Tensor | None,
     head_translation: torch.Tensor | None,
     teeth_rgb: torch.Tensor,
+    exposure: float = 1.0,
+    lip_rgb: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pose, project and shade the interior for a batch of deformed faces.
 
@@ -58,6 +60,8 @@ def interior_vertices(
         tongue_out (`torch.Tensor` of shape `(B,)`): ARKit ``tongueOut``.
         head_rotation, head_translation: the frames' head motion (as for ``rig.project``).
         teeth_rgb (`torch.Tensor` of shape `(3,)`): sRGB teeth colour.
+        exposure: gain of the light (the photo's lip brightness relative to the shader's unit light).
+        lip_rgb (`torch.Tensor` of shape `(3,)`): the photo's lip colour (sRGB), for the inner lips at the opening.
 
     Returns:
         ``(pixels (B, V, 3), rgb (B, V, 3))``: photo pixels with depth (larger is nearer) and sRGB colour.
@@ -66,7 +70,14 @@ def interior_vertices(
     verts, attributes = mouth(geometry, rig.identity, deformed, tongue_out)
     light = rig.rotation.T @ torch.tensor(LIGHT, dtype=verts.dtype, device=verts.device)
     view = rig.rotation.T @ torch.tensor((0.0, 0.0, 1.0), dtype=verts.dtype, device=verts.device)
-    rgb = shade_mouth(attributes, light=light, view=view, teeth_color=teeth_rgb.to(verts))
+    rgb = shade_mouth(
+        attributes,
+        light=light,
+        view=view,
+        teeth_color=teeth_rgb.to(verts),
+        exposure=exposure,
+        lip_color=None if lip_rgb is None else lip_rgb.to(verts),
+    )
     return rig.project(verts, head_rotation, head_translation), rgb
 
 

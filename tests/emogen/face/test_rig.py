@@ -100,6 +100,28 @@ def test_rig_is_relative_to_photo_expression(rig, face):
     assert sad - photo > 0.2 * face.inter_pupil_distance
 
 
+def test_open_mouthed_photo_gets_a_closed_neutral_mouth(rig):
+    """A photo caught mid-word: its lips are apart by more than its jawOpen score explains (MediaPipe reads the
+    wide opening below as jawOpen ≈ 0.35). Weights 0 must still close the lips, and the photo is reproduced."""
+    from emogen.motion import MotionTrack
+    from emogen.render.portrait import PortraitAnimator
+
+    w = _w(jawOpen=0.8, mouthLowerDownLeft=0.5, mouthLowerDownRight=0.5)
+    animator = PortraitAnimator()
+    photo = animator(animator.prepare(skimage.data.astronaut()), MotionTrack.from_blendshapes(w), size=512)[0]
+    face = track_face(photo)
+    speaking = FaceRig.from_tracking(face)
+    up, lo = list(face_topology().groups.lips_inner_upper), list(face_topology().groups.lips_inner_lower)
+
+    def gap(v):  # widest opening between the inner lip lines (pixels, y down) in IPD units
+        return float((v[lo, 1] - v[up, 1]).max()) / face.inter_pupil_distance
+
+    assert gap(face.landmarks) > 0.2
+    assert speaking.rest_weights[ARKIT_INDEX["jawOpen"]] > 0.25
+    assert gap(speaking(_w()).vertices[0]) < 0.03
+    assert (speaking().vertices[0, :, :2] - face.landmarks[:, :2]).abs().max() < 1e-2
+
+
 def test_rig_blink_closes_eyes(rig, face):
     g = landmark_groups()
     v = rig(_w(eyeBlinkLeft=1)).face_vertices[0]
