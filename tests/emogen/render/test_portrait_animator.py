@@ -145,6 +145,21 @@ def test_no_holes_under_strong_motion(animator, prepared):
     assert np.percentile(jump, 99.5) <= np.percentile(np.abs(np.diff(photo, axis=1)).max(-1), 99.5) + 40
 
 
+def test_wide_eyes_read_as_wide(animator, prepared, tracker):
+    """eyeWide (AU5) uncovers the top of the iris and white of the eye above it: the landmarker reads wide eyes
+    (real posed surprise scores eyeWide 0.3-0.6). Filling the uncovered band with the shaded sclera colour only
+    left the iris flat-topped under a grey band, which read as 0.1-0.2."""
+    from emogen.arkit import ARKIT_INDEX
+
+    names = ("eyeWideLeft", "eyeWideRight")
+    scores = []
+    for value in (0.0, 1.0):
+        frame = animator.still(prepared, {n: value for n in names}, size=512)
+        face = tracker.track(frame)
+        scores.append(float(np.mean([face.blendshapes[ARKIT_INDEX[n]] for n in names])))
+    assert scores[0] < 0.1 and scores[1] > 0.22, scores
+
+
 def test_temporal_stability(animator, prepared):
     """Constant motion → identical frames; a tiny change → a tiny image change (no flicker)."""
     w = torch.zeros(6, NUM_BLENDSHAPES)
