@@ -7,7 +7,8 @@ usable fallback whenever phone timings are known (TTS, forced alignment). It com
   articulated more widely at high arousal (vocal effort; Schröder 2001, "Emotional speech synthesis: a review");
 * **expression** — an ARKit-52 expression track supplied by the caller (the control layer's ``ExpressionPrior``;
   kept out of this module so ``emogen`` never imports ``emogen.controls``), blended with the visemes by a "screen"
-  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening is halved while speaking so speech owns the jaw;
+  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening drops to a quarter while speaking so speech owns
+  the jaw;
 * **blinks** — a renewal process with gamma-distributed intervals (shape 2: irregular, never periodic) at
   17 blinks/min at rest and 26/min in conversation (Bentivoglio et al. 1997, "Analysis of blink rate patterns in
   normal subjects", Movement Disorders 12), faster with arousal, more likely in pauses; each blink closes in
@@ -62,6 +63,8 @@ class TeacherConfig:
         blink_arousal_gain: relative change of the rate per unit arousal.
         articulation_arousal_gain: relative change of viseme amplitude per unit arousal.
         articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
+        expression_jaw_speaking: share of the expression's own jaw opening kept while speaking (speech owns the jaw:
+            a surprised speaker articulates, the wide jaw drop shows in the pauses).
         head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
         head_drift_tau: time constant of the drift in seconds.
         nod_deg: amplitude of a nod on a stressed syllable, degrees.
@@ -79,6 +82,7 @@ class TeacherConfig:
     blink_arousal_gain: float = 0.3
     articulation_arousal_gain: float = 0.35
     articulation_scale: float = 1.0
+    expression_jaw_speaking: float = 0.25
     head_drift_deg: tuple[float, float, float] = (2.0, 3.0, 1.5)
     head_drift_tau: float = 1.5
     nod_deg: float = 2.5
@@ -238,7 +242,7 @@ def teacher_motion(
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
     jaw = ARKIT_INDEX["jawOpen"]
-    expr[:, jaw] *= 1.0 - 0.5 * smooth(active, fps, 0.1)
+    expr[:, jaw] *= 1.0 - (1.0 - config.expression_jaw_speaking) * smooth(active, fps, 0.1)
     blend = 1.0 - (1.0 - visemes) * (1.0 - expr)
 
     # eyebrows on stressed syllables

@@ -62,6 +62,25 @@ def test_jaw_opens_on_vowels_and_closes_in_pauses():
     assert stressed_onsets([PhoneSegment("AA1", 0.0, 0.1), PhoneSegment("AH0", 0.1, 0.2)]) == [0.0]
 
 
+def test_speech_owns_the_jaw_of_a_wide_open_expression():
+    """A surprised speaker (the expression drops the jaw to 0.9) still articulates: while speaking, the
+    expression keeps a quarter of its jaw opening, so /b/ nearly closes the mouth; after the speech the expression's
+    own jaw drop returns in full."""
+    n = 100  # 4 s: speech for the first 2.4 s, then silence
+    phones = phones_alternating(2.4)
+    expression = torch.zeros(n, 52)
+    expression[:, ARKIT_INDEX["jawOpen"]] = 0.9
+    m = teacher_motion(
+        n, phones=phones, emotion=constant_track("surprised", 1.0, n), expression=expression,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    jaw = m.blendshape("jawOpen")
+    t = torch.arange(n) / FPS
+    on_b = (t < 2.4) & ((t % 0.6) > 0.02) & ((t % 0.6) < 0.08)
+    assert jaw[on_b].max() < 0.9 * 0.25 + 0.12, jaw[on_b]
+    assert jaw[t > 3.2].min() > 0.85
+
+
 def test_blinks_rate_arousal_and_irregularity():
     n = int(300 * FPS)  # five minutes
     calm = sample_blinks(n, FPS, 17.0, torch.Generator().manual_seed(0))
