@@ -209,8 +209,8 @@ def build_avatar(
         rasterizer = get_rasterizer("auto")
     baked = bake_texture(
         rasterizer, render_faces, uv, photo_geo[vmap], normals[vmap], geo[vmap], part[vmap], distance[vmap],
-        rgb, (rot, float(rig.scale), rig.origin.double().numpy()), layers=layers, layout=layout,
-        seed=int(np.asarray(rgb[::16, ::16]).sum()) & 0xFFFF, lip_line=identity[list(INNER_LIP_LOOP)],
+        _relaxed_photo(rgb, face, rig), (rot, float(rig.scale), rig.origin.double().numpy()), layers=layers,
+        layout=layout, seed=int(np.asarray(rgb[::16, ::16]).sum()) & 0xFFFF, lip_line=identity[list(INNER_LIP_LOOP)],
     )  # fmt: skip
     bar.update()
     # 4. mouth and eyes
@@ -275,6 +275,22 @@ def build_avatar(
         "_mouth": mouth,
         "_geometry": geometry,
     }
+
+
+def _relaxed_photo(rgb: np.ndarray, face, rig: FaceRig) -> np.ndarray:
+    """The photo to bake the neutral head's texture from: a smiling photo's smile creases and cheek bulges lightened
+    (the portrait animator's relaxed-skin layer at full strength), since the avatar's rest pose is neutral and a
+    smile comes back through the morph targets and the expression layers."""
+    from ...render.portrait.canvas import rig_rest_smile
+    from ...render.portrait.layers import relax_delta
+
+    delta = relax_delta(
+        rgb, face.landmarks.numpy()[:, :2], float(face.inter_pupil_distance), rig.identity.double().numpy(),
+        rig_rest_smile(rig),
+    )  # fmt: skip
+    if not delta.any():
+        return rgb
+    return np.clip(np.rint((rgb.astype(np.float32) / 255 + delta) * 255), 0, 255).astype(np.uint8)
 
 
 def _normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:

@@ -170,6 +170,20 @@ def test_texture_holds_the_photo_and_the_fill(avatar):
     assert np.abs(layers[..., 0] - 0.6).max() > 0.05  # the brow furrows were baked
 
 
+def test_a_smiling_photo_bakes_a_relaxed_texture(avatar, monkeypatch):
+    """The avatar's rest pose is neutral, so the smiling astronaut's smile creases are lightened in its texture (the
+    smile returns through the morphs and the expression layers): baked from the raw photo instead, the texture is
+    darker in the creases around the mouth and the same elsewhere."""
+    import emogen.head.avatar.build as build
+
+    monkeypatch.setattr(build, "_relaxed_photo", lambda rgb, face, rig: rgb)
+    raw = HeadAvatar.from_portrait(skimage.data.astronaut(), progress=False).texture().astype(float)
+    relaxed = avatar.texture().astype(float)
+    changed = np.abs(relaxed - raw).max(-1) > 8
+    assert 0.0005 < changed.mean() < 0.05, changed.mean()  # a band around the mouth, not the whole texture
+    assert (relaxed - raw)[changed].mean() > 2  # lighter there, on the whole (highlights are flattened)
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 def test_bad_photos_are_refused_with_a_reason():
     with pytest.raises(ValueError, match="No face"):
