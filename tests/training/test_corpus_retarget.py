@@ -55,9 +55,13 @@ def test_retargeted_targets_equal_the_teacher_with_the_new_prior():
     jaw = ARKIT_INDEX["jawOpen"]
     others = [i for i in range(m_new.shape[1]) if i != jaw]
     torch.testing.assert_close(out[:, others], m_new[:, others], atol=1e-5, rtol=0)
-    # jawOpen: the speaking mask is unknown, so the expression term is off by ≤ 0.25 Δ, divided by (1 - e_old)
+    # jawOpen: the speaking mask is unknown, so the expression term is off by ≤ (1 - s) / 2 · Δ (s: the share of the
+    # expression's jaw kept while speaking), divided by (1 - e_old)
+    from emogen.motion.teacher import TeacherConfig
+
     e_old, e_new = old(track)[:, jaw], new(track)[:, jaw]
-    bound = 0.25 * (e_old - e_new).abs() / (1 - e_old) + 1e-5
+    half_range = (1.0 - TeacherConfig().expression_jaw_speaking) / 2
+    bound = half_range * (e_old - e_new).abs() / (1 - e_old) + 1e-5
     assert ((out[:, jaw] - m_new[:, jaw]).abs() <= bound).all()
 
 
