@@ -21,9 +21,9 @@ Two tables, both data with their sources (no number here was fitted to a classif
   tightener: the red of the lips thinned, little change in width); it is approximated by rolling both lips in a
   little and pressing them. AU26 (a *relaxed* jaw drop) stops at jawOpen 0.8, about the 17 mm of pure hinge opening
   (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
-  Two entries are read from real faces through the landmarker the rig is built on (MediaPipe's blendshapes), never
-  from a classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile) and
-  the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
+  Three entries are read from real faces through the landmarker the rig is built on (MediaPipe's blendshapes), never
+  from a classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile),
+  happiness's AU25 at E and the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
 
 The prior of a state with label distribution ``p`` and intensity ``s`` is
 ``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
@@ -68,8 +68,10 @@ ACTION_UNITS: dict[str, str] = {
 #: EMFACS prototypes: label → {action unit: intensity}. Sources in the module docstring.
 EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
-    # 6+12: 12 at E, 6 at D, lips parted a little (25, the most frequent companion: Du et al. 2014)
-    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.4},
+    # 6+12: 12 at E, 6 at D, lips parted (25, the most frequent companion: Du et al. 2014) at E: real broad smiles
+    # read mouthLowerDown 0.16 and mouthUpperUp 0.6 (medians, MediaPipe); with 25 at B ours read 0 and 0-0.3, the
+    # lower lip still covering the upper incisors' edges; at E 0-0.2 and 0-0.8 (median 0.4), the crowns showing
+    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 1.0},
     # 1+4+15 with 17 (Du et al. 2014: 67 % of posers); 15 at E, 1 at D, 4 at C: the inner brows rise *and* knit
     "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0, "AU17": 0.6},
     # 1+2+5B+27: brows fully raised, the lids widen only slightly (5 no stronger than B, CK+), the jaw pulled wide

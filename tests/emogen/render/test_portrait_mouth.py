@@ -188,3 +188,27 @@ def test_parted_lips_are_a_dark_slit_without_specks(animator, prepared):
     assert len(px) > 40
     # measured: median 93 and 7 grey-bright pixels (without the lips' shadow band: 137 and 15)
     assert np.median(lum) < 110 and ((lum > 120) & (sat < 0.25)).sum() <= 10, (np.median(lum), len(px))
+
+
+def test_a_full_smile_on_a_closed_mouthed_photo_shows_the_upper_teeth(animator):
+    """Grace Hopper does not smile in her photo: at full intensity, happy lifts her upper lip off the teeth and parts
+    the lips, so the opening shows white crowns, and the landmarker reads the lifted lip (real broad smiles read
+    mouthUpperUp ≈ 0.6; the smile without the lift read 0.1, a dark slit)."""
+    from controls.expression import ExpressionPrior
+    from emogen.arkit import ARKIT_INDEX as INDEX
+    from emogen.controls import resolve_emotion
+    from emogen.evaluation.grid import sample_identities
+
+    photo = sample_identities()["grace_hopper"]
+    with FaceTracker() as tracker:
+        prepared = animator.prepare(photo, tracker=tracker)
+        track = resolve_emotion("happy:1", duration=1 / 25)
+        weights = ExpressionPrior()(track)[0]
+        frame = animator.still(prepared, weights, size=512, emotion=track)
+        read = tracker.track(frame).blendshapes
+    assert float(read[INDEX["mouthUpperUpLeft"]] + read[INDEX["mouthUpperUpRight"]]) / 2 > 0.2
+    motion = MotionTrack.from_blendshapes(weights.reshape(1, -1))
+    inside = _opening_mask(animator, prepared, motion, 512)[: frame.shape[0], : frame.shape[1]]  # a tall photo
+    assert inside.sum() > 30
+    teeth = frame[inside].astype(float)
+    assert (teeth.min(-1) > 150).mean() > 0.3  # white crowns, not a dark slit
