@@ -7,8 +7,8 @@ usable fallback whenever phone timings are known (TTS, forced alignment). It com
   articulated more widely at high arousal (vocal effort; Schröder 2001, "Emotional speech synthesis: a review");
 * **expression** — an ARKit-52 expression track supplied by the caller (the control layer's ``ExpressionPrior``;
   kept out of this module so ``emogen`` never imports ``emogen.controls``), blended with the visemes by a "screen"
-  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening drops to a quarter while speaking so speech owns
-  the jaw;
+  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening and lower-lip depression drop to a quarter while
+  speaking so speech owns the jaw;
 * **blinks** — a renewal process with gamma-distributed intervals (shape 2: irregular, never periodic) at
   17 blinks/min at rest and 26/min in conversation (Bentivoglio et al. 1997, "Analysis of blink rate patterns in
   normal subjects", Movement Disorders 12), faster with arousal, more likely in pauses; each blink closes in
@@ -42,15 +42,35 @@ from .procedural import bumps, gaze_fixations, head_sway, ou_process, sample_bli
 from .track import MotionTrack
 
 __all__ = [
+    "SPEECH_OWNED",
+    "UTTERANCE_GAP",
     "TeacherConfig",
     "gaze_motion",
     "head_motion",
     "speech_activity",
     "stressed_onsets",
     "teacher_motion",
+    "within_speech",
 ]
 
 _SAD, _SURPRISED = LABELS.index("sad"), LABELS.index("surprised")
+
+
+#: Channels of the expression that recede while speaking (to ``TeacherConfig.expression_jaw_speaking``).
+SPEECH_OWNED = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")
+#: Pauses shorter than this (s) count as speech for :data:`SPEECH_OWNED`: the expression's own mouth opening comes
+#: back between utterances, not in every gap between words.
+UTTERANCE_GAP = 0.6
+
+
+def within_speech(active: torch.Tensor, fps: float, gap: float = UTTERANCE_GAP) -> torch.Tensor:
+    """Speech activity `(frames,)` with pauses shorter than ``gap`` seconds bridged (a morphological closing),
+    eased over 0.2 s: 1 inside an utterance, 0 between utterances."""
+    k = max(1, int(round(gap * fps)) | 1)
+    x = active.float()[None, None]
+    closed = torch.nn.functional.max_pool1d(x, k, stride=1, padding=k // 2)
+    closed = -torch.nn.functional.max_pool1d(-closed, k, stride=1, padding=k // 2)
+    return smooth(closed[0, 0], fps, 0.2)
 
 
 @dataclass(frozen=True)
@@ -63,8 +83,8 @@ class TeacherConfig:
         blink_arousal_gain: relative change of the rate per unit arousal.
         articulation_arousal_gain: relative change of viseme amplitude per unit arousal.
         articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
-        expression_jaw_speaking: share of the expression's own jaw opening kept while speaking (speech owns the jaw:
-            a surprised speaker articulates, the wide jaw drop shows in the pauses).
+        expression_jaw_speaking: share of the expression's own jaw opening and lower-lip depression kept while
+            speaking (speech owns them: a surprised speaker articulates, the wide jaw drop shows in the pauses).
         head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
         head_drift_tau: time constant of the drift in seconds.
         nod_deg: amplitude of a nod on a stressed syllable, degrees.
@@ -241,8 +261,10 @@ def teacher_motion(
     visemes = phones_to_arkit(phones, fps, num_frames=num_frames) if phones else torch.zeros(num_frames, 52)
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
-    jaw = ARKIT_INDEX["jawOpen"]
-    expr[:, jaw] *= 1.0 - (1.0 - config.expression_jaw_speaking) * smooth(active, fps, 0.1)
+    # speech owns the jaw and the lower lip: the expression's own opening (a surprised jaw drop, a smile's parted
+    # lips) recedes while speaking and returns in the pauses; the upper lip's lift (a smile's teeth) stays
+    owned = [ARKIT_INDEX[name] for name in SPEECH_OWNED]
+    expr[:, owned] *= (1.0 - (1.0 - config.expression_jaw_speaking) * within_speech(active, fps))[:, None]
     blend = 1.0 - (1.0 - visemes) * (1.0 - expr)
 
     # eyebrows on stressed syllables

@@ -52,17 +52,19 @@ def test_retargeted_targets_equal_the_teacher_with_the_new_prior():
     assert (m_old - m_new).abs().max() > 0.3  # the priors really differ
     out, lost = rc.retarget(m_old, track.probs, track.intensity, old, new)
     assert not lost.any()  # nothing saturated below full intensity
-    jaw = ARKIT_INDEX["jawOpen"]
-    others = [i for i in range(m_new.shape[1]) if i != jaw]
+    from emogen.motion.teacher import SPEECH_OWNED
+
+    owned = [ARKIT_INDEX[name] for name in SPEECH_OWNED]
+    others = [i for i in range(m_new.shape[1]) if i not in owned]
     torch.testing.assert_close(out[:, others], m_new[:, others], atol=1e-5, rtol=0)
-    # jawOpen: the speaking mask is unknown, so the expression term is off by ≤ (1 - s) / 2 · Δ (s: the share of the
-    # expression's jaw kept while speaking), divided by (1 - e_old)
+    # jawOpen and mouthLowerDown: the speaking mask is unknown, so the expression term is off by ≤ (1 - s) / 2 · Δ
+    # (s: the share of the expression's opening kept while speaking), divided by (1 - e_old)
     from emogen.motion.teacher import TeacherConfig
 
-    e_old, e_new = old(track)[:, jaw], new(track)[:, jaw]
+    e_old, e_new = old(track)[:, owned], new(track)[:, owned]
     half_range = (1.0 - TeacherConfig().expression_jaw_speaking) / 2
     bound = half_range * (e_old - e_new).abs() / (1 - e_old) + 1e-5
-    assert ((out[:, jaw] - m_new[:, jaw]).abs() <= bound).all()
+    assert ((out[:, owned] - m_new[:, owned]).abs() <= bound).all()
 
 
 def test_saturated_channels_take_the_new_prior_and_are_reported():

@@ -7,9 +7,9 @@ current prior's multiplied in, channel by channel::
 
     1 − m_new = (1 − m_old) · (1 − e_new) / (1 − e_old)
 
-This is exact for every channel except ``jawOpen``, whose expression term the teacher scales by
+This is exact for every channel except ``jawOpen`` and ``mouthLowerDown*``, whose expression term the teacher scales by
 ``TeacherConfig.expression_jaw_speaking`` = s while speaking (the speaking mask is not stored; the midpoint factor
-(1 + s) / 2 is used: an error of at most (1 − s) / 2 · |Δ prior jawOpen|, with s = 0.25 at most 0.375 · Δ).
+(1 + s) / 2 is used: an error of at most (1 − s) / 2 · |Δ prior|, with s = 0.25 at most 0.375 · Δ).
 Where the old prior saturated a channel (``e_old`` ≥ 0.999) nothing can be divided out: those frames take the new
 prior's value alone, losing the brow bump or viseme there; the script reports how many such values there were. Usage::
 
@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 from emogen.arkit import ARKIT_INDEX, NUM_BLENDSHAPES
 from emogen.controls.expression import ExpressionPrior, prototype_matrix
 from emogen.io.atomic import atomic_output
-from emogen.motion.teacher import TeacherConfig
+from emogen.motion.teacher import SPEECH_OWNED, TeacherConfig
 from emogen.speech.visemes import viseme_targets
 
 #: The expression's jawOpen factor halfway between silence (1) and speech (``expression_jaw_speaking``).
@@ -58,9 +58,9 @@ def retarget(
     """
     e_old = old.from_state(probs, intensity)
     e_new = new.from_state(probs, intensity)
-    jaw = ARKIT_INDEX["jawOpen"]
-    e_old[:, jaw] *= JAW_MIDPOINT
-    e_new[:, jaw] *= JAW_MIDPOINT
+    owned = [ARKIT_INDEX[name] for name in SPEECH_OWNED]
+    e_old[:, owned] *= JAW_MIDPOINT
+    e_new[:, owned] *= JAW_MIDPOINT
     saturated = e_old >= 0.999
     lost = saturated & (e_new != e_old)
     b = motion[:, :NUM_BLENDSHAPES]

@@ -63,9 +63,9 @@ def test_jaw_opens_on_vowels_and_closes_in_pauses():
 
 
 def test_speech_owns_the_jaw_of_a_wide_open_expression():
-    """A surprised speaker (the expression drops the jaw to 0.9) still articulates: while speaking, the
-    expression keeps a quarter of its jaw opening, so /b/ nearly closes the mouth; after the speech the expression's
-    own jaw drop returns in full."""
+    """A surprised speaker (the expression drops the jaw to 0.9) still articulates: within an utterance, the
+    expression keeps a quarter of its jaw opening, so /b/ nearly closes the mouth and the gaps between words stay
+    nearly closed; after the utterance the expression's own jaw drop returns in full."""
     n = 100  # 4 s: speech for the first 2.4 s, then silence
     phones = phones_alternating(2.4)
     expression = torch.zeros(n, 52)
@@ -78,6 +78,9 @@ def test_speech_owns_the_jaw_of_a_wide_open_expression():
     t = torch.arange(n) / FPS
     on_b = (t < 2.4) & ((t % 0.6) > 0.02) & ((t % 0.6) < 0.08)
     assert jaw[on_b].max() < 0.9 * 0.25 + 0.12, jaw[on_b]
+    # the 0.25 s gaps between words are still speech: the jaw drop does not flash back in each of them
+    in_gap = (t > 0.3) & (t < 2.2) & ((t % 0.6) > 0.4) & ((t % 0.6) < 0.55)
+    assert jaw[in_gap].max() < 0.9 * 0.25 + 0.12, jaw[in_gap]  # (0.91 if the drop came back in each gap)
     assert jaw[t > 3.2].min() > 0.85
 
 
