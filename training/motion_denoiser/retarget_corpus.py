@@ -35,7 +35,7 @@ from emogen.io.atomic import atomic_output
 from emogen.motion.teacher import SPEECH_OWNED, TeacherConfig
 from emogen.speech.visemes import viseme_targets
 
-#: The expression's jawOpen factor halfway between silence (1) and speech (``expression_jaw_speaking``).
+#: The factor on the speech-owned channels halfway between silence (1) and speech (``expression_jaw_speaking``).
 JAW_MIDPOINT = (1.0 + TeacherConfig().expression_jaw_speaking) / 2
 
 
