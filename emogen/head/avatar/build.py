@@ -281,15 +281,17 @@ def _relaxed_photo(rgb: np.ndarray, face, rig: FaceRig) -> np.ndarray:
     """The photo to bake the neutral head's texture from: a smiling photo's smile creases and cheek bulges lightened
     (the portrait animator's relaxed-skin layer at full strength), since the avatar's rest pose is neutral and a
     smile comes back through the morph targets and the expression layers."""
-    from ...render.portrait.canvas import rig_rest_smile
+    import cv2
+
+    from ...render.portrait.canvas import rig_rest_smile, working_copy
     from ...render.portrait.layers import relax_delta
 
-    delta = relax_delta(
-        rgb, face.landmarks.numpy()[:, :2], float(face.inter_pupil_distance), rig.identity.double().numpy(),
-        rig_rest_smile(rig),
-    )  # fmt: skip
+    small, pts, ipd = working_copy(rgb, face.landmarks.numpy()[:, :2], float(face.inter_pupil_distance))
+    delta = relax_delta(small, pts, ipd, rig.identity.double().numpy(), rig_rest_smile(rig))
     if not delta.any():
         return rgb
+    if small is not rgb:  # the layer is smooth: computed small, upsampled
+        delta = cv2.resize(delta, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(np.rint((rgb.astype(np.float32) / 255 + delta) * 255), 0, 255).astype(np.uint8)
 
 

@@ -21,7 +21,15 @@ from .geometry import RING_SCALE
 from .layers import eyeball_layer, fill_mouth, lip_colour, mouth_exposure, relax_delta, teeth_colour
 from .mouth import mouth_interior, rest_interior
 
-__all__ = ["TEXTURE_CHANNELS", "TEXTURE_LAYOUT", "Canvas", "WORK_IPD", "build_canvas", "rig_rest_smile"]
+__all__ = [
+    "TEXTURE_CHANNELS",
+    "TEXTURE_LAYOUT",
+    "Canvas",
+    "WORK_IPD",
+    "build_canvas",
+    "rig_rest_smile",
+    "working_copy",
+]
 
 WORK_IPD = 96.0  # px between the pupils at which the once-per-photo texture layers are computed (at most)
 #: Channel ranges of the canvas texture: the photo (mouth inpainted), the relaxed-skin delta, the eyeball, the photo
@@ -39,6 +47,19 @@ TEXTURE_LAYOUT: dict[str, slice] = {
 }
 TEXTURE_CHANNELS = 27
 _CANVAS_IDS = itertools.count()
+
+
+def working_copy(image: np.ndarray, pts: np.ndarray, ipd_px: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """``image`` shrunk (never enlarged) so that the face is at most :data:`WORK_IPD` px between the pupils, with
+    its points ``(N, 2)`` and inter-pupil distance in the shrunk pixels: where the smooth once-per-photo layers are
+    computed before their differences from the photo are upsampled."""
+    import cv2
+
+    ws = min(1.0, WORK_IPD / max(ipd_px, 1e-6))
+    if ws == 1.0:
+        return image, pts, ipd_px
+    small = cv2.resize(image, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA)
+    return small, pts * np.array([small.shape[1] / image.shape[1], small.shape[0] / image.shape[0]]), ipd_px * ws
 
 
 def rig_rest_smile(rig: FaceRig) -> float:
@@ -176,10 +197,7 @@ def build_canvas(
     # The derived layers (mouth fill, eyeball, relaxed skin, wrinkles) are smooth: compute them where the face
     # is at most _WORK_IPD px between the pupils and upsample their *differences* from the photo, so a
     # full-resolution 6000-px portrait costs about as much to prepare as a 512-px one.
-    ws = min(1.0, WORK_IPD / max(ipd_px, 1e-6))
-    small = win if ws == 1.0 else cv2.resize(win, None, fx=ws, fy=ws, interpolation=cv2.INTER_AREA)
-    ps = pw * np.array([small.shape[1] / win.shape[1], small.shape[0] / win.shape[0]])
-    ipd_s = ipd_px * ws
+    small, ps, ipd_s = working_copy(win, pw, ipd_px)
     base = small.astype(np.float32) / 255
     filled = fill_mouth(small, ps, ipd_s)
     identity = rig.identity.detach().cpu().double().numpy()
@@ -195,7 +213,7 @@ def build_canvas(
         ],
         -1,
     ).astype(np.float32)
-    if ws != 1.0:
+    if small is not win:
         layers = cv2.resize(layers, (win.shape[1], win.shape[0]), interpolation=cv2.INTER_LINEAR)
     full = win.astype(np.float32) / 255
     photo = np.clip(full + layers[..., 0:3], 0, 1)
