@@ -22,7 +22,6 @@ import torch
 from ...face.blendshapes import face_topology
 
 __all__ = [
-    "IRIS_LANDMARKS",
     "LIP_REFERENCE_LUMINANCE",
     "eyeball_layer",
     "fill_mouth",
@@ -61,10 +60,6 @@ def fill_mouth(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
     return cv2.inpaint(win, (mask > 0).astype(np.uint8), max(2.0, 0.06 * ipd_px), cv2.INPAINT_TELEA)
 
 
-#: Iris landmarks of MediaPipe's refined mesh: centre, then four points on the limbus (one eye each).
-IRIS_LANDMARKS = ((468, 469, 470, 471, 472), (473, 474, 475, 476, 477))
-
-
 def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
     """The eyeballs, for lids that open wider than in the photo (AU5) or irises moved by gaze: each eye opening as
     photographed, completed where the lids hid it — the iris as a whole disc (its colour from its visible part,
@@ -75,7 +70,8 @@ def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray
     g = face_topology().groups
     out = win.astype(np.float32)
     yy, xx = np.mgrid[0 : win.shape[0], 0 : win.shape[1]].astype(np.float32)
-    for up, lo in ((g.left_eye_upper, g.left_eye_lower), (g.right_eye_upper, g.right_eye_lower)):
+    # MediaPipe's iris landmarks: the centre, then four points on the limbus (473… the subject's left eye, 468… right)
+    for up, lo, centre in ((g.left_eye_upper, g.left_eye_lower, 473), (g.right_eye_upper, g.right_eye_lower, 468)):
         loop = np.concatenate([pts[list(up)], pts[list(lo)][::-1]])
         known = poly_mask(win.shape[:2], loop, dilate=-max(1.0, 0.015 * ipd_px)) > 128
         if known.sum() < 4:
@@ -85,25 +81,19 @@ def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray
         sclera = np.median(inside[lum >= np.quantile(lum, 0.9)], 0)
         region = poly_mask(win.shape[:2], loop, dilate=max(3.0, 0.25 * ipd_px)) > 0
         fill = np.broadcast_to(sclera, win.shape).astype(np.float32).copy()
-        # the iris whose centre lies in this opening (landmarks exist only with MediaPipe's refined mesh)
-        centre_in = [
-            ids for ids in IRIS_LANDMARKS if len(pts) > ids[-1] and cv2.pointPolygonTest(
-                loop.astype(np.float32), (float(pts[ids[0], 0]), float(pts[ids[0], 1])), False) >= 0
-        ]  # fmt: skip
-        if centre_in:
-            ids = centre_in[0]
-            c = pts[ids[0]]
-            radius = float(np.linalg.norm(pts[list(ids[1:])] - c, axis=-1).mean())
-            d = np.hypot(xx - c[0], yy - c[1]) / max(radius, 1e-3)
-            ring = known & (d > 0.45) & (d < 0.85)
-            if radius > 1.0 and ring.sum() >= 4:
-                iris = np.median(win[ring].astype(np.float32), 0)
-                pupil = np.minimum(iris * 0.25, 30.0)
-                disc = np.where(
-                    (d < 0.38)[..., None], pupil, iris * (1.0 - 0.35 * np.clip((d - 0.8) / 0.2, 0, 1))[..., None]
-                )
-                a_iris = np.clip((1.0 - d) * radius / 0.8 + 0.5, 0.0, 1.0)[..., None]  # ~1 px anti-aliased edge
-                fill = a_iris * disc + (1.0 - a_iris) * fill
+        c = pts[centre]
+        radius = float(np.linalg.norm(pts[centre + 1 : centre + 5] - c, axis=-1).mean())
+        d = np.hypot(xx - c[0], yy - c[1]) / max(radius, 1e-3)
+        ring = known & (d > 0.45) & (d < 0.85)
+        centred = cv2.pointPolygonTest(loop.astype(np.float32), (float(c[0]), float(c[1])), False) >= 0
+        if centred and radius > 1.0 and ring.sum() >= 4:  # the iris in the opening, enough of it to take its colour
+            iris = np.median(win[ring].astype(np.float32), 0)
+            pupil = np.minimum(iris * 0.25, 30.0)
+            disc = np.where(
+                (d < 0.38)[..., None], pupil, iris * (1.0 - 0.35 * np.clip((d - 0.8) / 0.2, 0, 1))[..., None]
+            )
+            a_iris = np.clip((1.0 - d) * radius / 0.8 + 0.5, 0.0, 1.0)[..., None]  # ~1 px anti-aliased edge
+            fill = a_iris * disc + (1.0 - a_iris) * fill
         alpha = cv2.GaussianBlur(known.astype(np.float32), (0, 0), max(0.6, 0.012 * ipd_px))[..., None]
         blend = alpha * win.astype(np.float32) + (1 - alpha) * fill
         out[region] = blend[region]

@@ -34,23 +34,8 @@ def _motion(**weights: float) -> MotionTrack:
     return MotionTrack.from_blendshapes(w)
 
 
-def _opening_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray:
-    """Pixels strictly inside the inner lip loop of the frame (eroded by one pixel)."""
-    import cv2
-
-    canvas = animator._canvas(prepared, size)
-    _, tgt, _ = warp_targets(prepared.rig, canvas, motion)
-    g = face_topology().groups
-    loop = list(g.lips_inner_upper) + list(g.lips_inner_lower)[::-1]
-    x0, y0 = canvas.window[:2]
-    poly = tgt[0, loop].numpy() + np.array([x0, y0])
-    mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 1, shift=2)
-    return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
-
-
-def _lips_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray:
-    """Pixels of the lips (between the outer and the inner lip loop) of the frame."""
+def _loop_masks(animator, prepared, motion: MotionTrack, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Filled outer and inner lip loops of the frame, ``(size, size)`` uint8 each."""
     import cv2
 
     canvas = animator._canvas(prepared, size)
@@ -62,8 +47,23 @@ def _lips_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray
         poly = tgt[0, list(up) + list(lo)[::-1]].numpy() + np.array([x0, y0])
         mask = np.zeros((size, size), np.uint8)
         cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 1, shift=2)
-        masks.append(mask > 0)
-    return masks[0] & ~cv2.dilate(masks[1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        masks.append(mask)
+    return masks[0], masks[1]
+
+
+def _opening_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray:
+    """Pixels strictly inside the inner lip loop of the frame (eroded by one pixel)."""
+    import cv2
+
+    return cv2.erode(_loop_masks(animator, prepared, motion, size)[1], np.ones((3, 3), np.uint8)) > 0
+
+
+def _lips_mask(animator, prepared, motion: MotionTrack, size: int) -> np.ndarray:
+    """Pixels of the lips (between the outer and the inner lip loop) of the frame."""
+    import cv2
+
+    outer, inner = _loop_masks(animator, prepared, motion, size)
+    return (outer > 0) & ~(cv2.dilate(inner, np.ones((3, 3), np.uint8)) > 0)
 
 
 def _linear_luminance(rgb: np.ndarray) -> np.ndarray:
