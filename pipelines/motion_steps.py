@@ -178,7 +178,9 @@ class MotionSteps:
             None, 200, 25, None, [],
         )  # fmt: skip
         if speech.phones is not None and lip_sync != "model":
-            raw = lip_sync_from_phones(raw, speech.phones, track, ExpressionPrior()(track), articulation)
+            raw = lip_sync_from_phones(
+                raw, speech.phones, track, ExpressionPrior()(track), articulation, (speech.waveform, SAMPLE_RATE)
+            )
         return shape_motion(raw, num_out, float(fps), float(head_motion_scale), float(blink_rate), gaze, generator)
 
     @staticmethod

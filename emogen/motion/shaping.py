@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from ..arkit import ARKIT_INDEX
@@ -48,7 +49,12 @@ def check_gaze(gaze) -> None:
 
 
 def lip_sync_from_phones(
-    motion: MotionTrack, phones: Sequence, emotion: EmotionTrack, expression: torch.Tensor, articulation: float
+    motion: MotionTrack,
+    phones: Sequence,
+    emotion: EmotionTrack,
+    expression: torch.Tensor,
+    articulation: float,
+    audio: tuple[np.ndarray, int] | None = None,
 ) -> MotionTrack:
     """Replace the lip and jaw channels of ``motion`` by visemes from phone timings, blended with the emotion's own
     mouth shape as in the motion model's teacher (:func:`emogen.motion.teacher.teacher_motion`).
@@ -60,6 +66,7 @@ def lip_sync_from_phones(
         expression (`torch.Tensor` of shape `(frames, 52)`): the emotion's ARKit expression (control layer's
             ``ExpressionPrior``), at the motion's frames.
         articulation: amplitude of lips and jaw (1 = the viseme table's full shapes).
+        audio: the speech ``(waveform, sample_rate)`` the phones time: louder syllables open wider.
     """
     from ..speech.visemes import viseme_targets
     from .teacher import TeacherConfig, teacher_motion
@@ -69,6 +76,7 @@ def lip_sync_from_phones(
         n,
         fps=motion.fps,
         phones=phones,
+        audio=audio,
         emotion=emotion.resample(fps=motion.fps, num_frames=n),
         expression=expression,
         generator=torch.Generator().manual_seed(0),  # only its deterministic lip/jaw channels are used

@@ -4,7 +4,8 @@ The teacher makes the training targets of the synthetic corpus (``training/motio
 usable fallback whenever phone timings are known (TTS, forced alignment). It combines:
 
 * **lips and jaw** — visemes with Cohen–Massaro coarticulation (:func:`emogen.speech.visemes.phones_to_arkit`),
-  articulated more widely at high arousal (vocal effort; Schröder 2001, "Emotional speech synthesis: a review");
+  articulated more widely at high arousal (vocal effort; Schröder 2001, "Emotional speech synthesis: a review")
+  and, when the speech itself is given, on louder (stressed) syllables (:func:`emogen.speech.visemes.loudness_gain`);
 * **expression** — an ARKit-52 expression track supplied by the caller (the control layer's ``ExpressionPrior``;
   kept out of this module so ``emogen`` never imports ``emogen.controls``), blended with the visemes by a "screen"
   blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening and lower-lip depression drop to a quarter while
@@ -34,6 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..arkit import ARKIT_INDEX, NUM_BLENDSHAPES
@@ -85,6 +87,9 @@ class TeacherConfig:
         articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
         expression_jaw_speaking: share of the expression's own jaw opening and lower-lip depression kept while
             speaking (speech owns them: a surprised speaker articulates, the wide jaw drop shows in the pauses).
+        loudness_exponent: how strongly a syllable's opening follows its vowel's amplitude relative to the
+            utterance's median vowel (``loudness_gain``; used when the speech's audio is given).
+        loudness_limits: smallest and largest such scale.
         head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
         head_drift_tau: time constant of the drift in seconds.
         nod_deg: amplitude of a nod on a stressed syllable, degrees.
@@ -103,6 +108,8 @@ class TeacherConfig:
     articulation_arousal_gain: float = 0.35
     articulation_scale: float = 1.0
     expression_jaw_speaking: float = 0.25
+    loudness_exponent: float = 1.0
+    loudness_limits: tuple[float, float] = (0.5, 1.5)
     head_drift_deg: tuple[float, float, float] = (2.0, 3.0, 1.5)
     head_drift_tau: float = 1.5
     nod_deg: float = 2.5
@@ -216,6 +223,7 @@ def teacher_motion(
     *,
     fps: float = 25.0,
     phones: Sequence = (),
+    audio: tuple[np.ndarray, int] | None = None,
     emotion: EmotionTrack | None = None,
     expression: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
@@ -227,6 +235,8 @@ def teacher_motion(
         num_frames: frames (at ``fps``).
         fps: frame rate.
         phones: :class:`~emogen.speech.PhoneSegment` timings in seconds (espeak or ARPAbet); empty = silent.
+        audio: the speech the phones time, ``(waveform, sample_rate)``: louder syllables open wider. ``None``: every
+            syllable at the viseme table's size.
         emotion: the emotion over time (resampled to ``num_frames``); drives arousal-dependent rates, posture and
             gaze. ``None`` = neutral.
         expression (`torch.Tensor` of shape `(frames, 52)`, *optional*): ARKit expression weights for the emotion
@@ -237,7 +247,7 @@ def teacher_motion(
     Returns:
         :class:`~emogen.motion.MotionTrack` with ``num_frames`` frames.
     """
-    from emogen.speech.visemes import phones_to_arkit  # noqa: PLC0415
+    from emogen.speech.visemes import loudness_gain, phones_to_arkit  # noqa: PLC0415
 
     if not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
@@ -258,7 +268,16 @@ def teacher_motion(
 
     # lips and jaw: visemes, wider with arousal
     articulation = config.articulation_scale * (1.0 + config.articulation_arousal_gain * arousal).clamp(0.6, 1.5)
-    visemes = phones_to_arkit(phones, fps, num_frames=num_frames) if phones else torch.zeros(num_frames, 52)
+    gain = None
+    if phones and audio is not None:
+        gain = loudness_gain(
+            phones, audio[0], audio[1], exponent=config.loudness_exponent, limits=config.loudness_limits
+        )
+    visemes = (
+        phones_to_arkit(phones, fps, num_frames=num_frames, segment_gain=gain)
+        if phones
+        else torch.zeros(num_frames, 52)
+    )
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
     # speech owns the jaw and the lower lip: the expression's own opening (a surprised jaw drop, a smile's parted

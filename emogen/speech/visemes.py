@@ -21,6 +21,11 @@ segment (anticipatory) and after it (carry-over). The shape at ``t`` is ``Σ_s D
 closure (p, b, m, f, v) dominates strongly; tongue consonants (t, d, n, k, g, l, h) barely constrain the lips and
 take on their neighbours' shape; lip rounding spreads far ahead of rounded vowels (anticipatory rounding,
 Benguerel & Cowan 1974, "Coarticulation of upper lip protrusion in French", Phonetica 30).
+
+Louder syllables open wider (:func:`loudness_gain`): loud speech amplifies the normal jaw and lip movements (Schulman
+1989, "Articulatory dynamics of loud and normal speech", JASA 85) and stressed syllables lower the jaw further than
+unstressed ones (de Jong 1995, "The supraglottal articulation of prominence in English", JASA 97), so each
+syllable's targets scale with its vowel's amplitude relative to the utterance's typical vowel.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import math
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from emogen.arkit import NUM_BLENDSHAPES, arkit_index
@@ -45,6 +51,7 @@ __all__ = [
     "phone_to_arpabet",
     "phone_to_viseme",
     "viseme_targets",
+    "loudness_gain",
     "phones_to_arkit",
 ]
 
@@ -209,6 +216,65 @@ def viseme_targets(device: torch.device | str | None = None, dtype: torch.dtype 
     return out
 
 
+#: Visemes of vowels: the syllable nuclei whose loudness sets a syllable's opening in :func:`loudness_gain`.
+_VOWEL_VISEMES = frozenset({"aa", "E", "ih", "oh", "ou"})
+
+
+def loudness_gain(
+    phones: Sequence[PhoneSegment],
+    waveform: np.ndarray,
+    sample_rate: int,
+    *,
+    exponent: float = 1.0,
+    limits: tuple[float, float] = (0.5, 1.5),
+    alphabet: str = "auto",
+) -> torch.Tensor:
+    """One articulation scale per phone from the speech's loudness, for ``phones_to_arkit(segment_gain=...)``.
+
+    Each vowel's RMS amplitude over its span, relative to the median vowel of the utterance, raised to ``exponent``
+    and clipped to ``limits``: a vowel 6 dB louder than usual opens 2^exponent times as wide. Consonants take the gain
+    of the nearest vowel (the jaw moves per syllable); pauses, and everything when there is no vowel, keep 1.
+
+    Args:
+        phones: phone segments timed in seconds from the start of ``waveform``.
+        waveform (`np.ndarray` of shape `(N,)`): the speech.
+        sample_rate: samples per second of ``waveform``.
+        exponent: how strongly the opening follows the amplitude (0 = not at all).
+        limits: smallest and largest scale.
+        alphabet: ``"espeak"``, ``"arpabet"`` or ``"auto"``.
+
+    Returns:
+        `torch.Tensor` of shape `(len(phones),)`, float32.
+    """
+    wave = np.asarray(waveform, dtype=np.float64).reshape(-1)
+    if not (isinstance(sample_rate, (int, float)) and sample_rate > 0):
+        raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}.")
+    lo, hi = limits
+    if not 0 <= lo <= 1 <= hi:
+        raise ValueError(f"limits must satisfy 0 <= low <= 1 <= high, got {limits!r}.")
+    gain = np.ones(len(phones))
+    if not phones:
+        return torch.from_numpy(gain).float()
+    if alphabet == "auto":
+        alphabet = detect_alphabet([p.phone for p in phones])
+    level = np.full(len(phones), np.nan)
+    vowel = np.zeros(len(phones), dtype=bool)
+    for i, p in enumerate(phones):
+        a, b = round(p.start * sample_rate), min(len(wave), round(p.end * sample_rate))
+        if phone_to_viseme(p.phone, alphabet) in _VOWEL_VISEMES and b > max(a, 0):
+            level[i] = math.sqrt(float(np.mean(wave[max(a, 0) : b] ** 2)))
+            vowel[i] = True
+    vowels = np.flatnonzero(vowel)
+    reference = float(np.median(level[vowels])) if len(vowels) else 0.0
+    if reference <= 0.0:
+        return torch.from_numpy(gain).float()
+    gain[vowels] = np.clip((np.maximum(level[vowels], 1e-12) / reference) ** exponent, lo, hi)
+    for i, p in enumerate(phones):
+        if not vowel[i] and phone_to_viseme(p.phone, alphabet) != "sil":
+            gain[i] = gain[vowels[np.argmin(np.abs(vowels - i))]]
+    return torch.from_numpy(gain).float()
+
+
 def phones_to_arkit(
     phones: Sequence[PhoneSegment],
     fps: float = 25.0,
@@ -216,6 +282,7 @@ def phones_to_arkit(
     *,
     num_frames: int | None = None,
     strength: float = 1.0,
+    segment_gain: Sequence[float] | None = None,
     alphabet: str = "auto",
     chunk_frames: int = 4096,
 ) -> torch.Tensor:
@@ -229,6 +296,8 @@ def phones_to_arkit(
         duration: length in seconds (default: the end of the last phone).
         num_frames: exact number of frames (overrides ``duration``).
         strength: global articulation scale (1 = the table's shapes; < 1 mumbled, > 1 exaggerated).
+        segment_gain: one articulation scale per phone, applied to its target before coarticulation (louder,
+            stressed syllables open wider: :func:`loudness_gain`); ``None`` = 1 for every phone.
         alphabet: ``"espeak"``, ``"arpabet"`` or ``"auto"`` (:func:`detect_alphabet` on the whole sequence).
         chunk_frames: frames processed at once (memory stays bounded for long inputs).
 
@@ -254,6 +323,14 @@ def phones_to_arkit(
     table = viseme_targets()
     vis = [VISEMES.index(phone_to_viseme(p.phone, alphabet)) for p in phones]
     targets = table[vis]  # (S, 52)
+    if segment_gain is not None:
+        gain = torch.as_tensor(segment_gain, dtype=targets.dtype)
+        if gain.shape != (len(phones),) or not bool(torch.isfinite(gain).all()) or bool((gain < 0).any()):
+            raise ValueError(
+                f"segment_gain must hold one finite, non-negative scale per phone ({len(phones)}), got "
+                f"{tuple(gain.shape)} values."
+            )
+        targets = targets * gain[:, None]
     dom = torch.tensor([VISEME_DOMINANCE[VISEMES[v]] for v in vis], dtype=torch.float64)  # (S, 3)
     starts = torch.tensor([p.start for p in phones], dtype=torch.float64)
     ends = torch.tensor([p.end for p in phones], dtype=torch.float64)

@@ -332,7 +332,7 @@ class EmoTalkingHeadPipeline(MotionSteps, DiffusionPipeline):
             else:
                 prior = ExpressionPrior()
                 raw = [
-                    lip_sync_from_phones(m, speech.phones, t, prior(t), articulation)
+                    lip_sync_from_phones(m, speech.phones, t, prior(t), articulation, (speech.waveform, SAMPLE_RATE))
                     for m, t in zip(raw, tracks, strict=True)
                 ]
         gens = generator if isinstance(generator, list) else [generator] * len(raw)

@@ -190,7 +190,8 @@ def make_clip(sentences: list[str], seed: int, prior, augment_audio: bool = True
     dynamics = ["first-order", "second-order", None][int(torch.randint(3, (), generator=g))]
     track = resolve_emotion(keys, num_frames=frames, fps=FPS, dynamics=dynamics)
     expression = prior(track)
-    motion = teacher_motion(frames, fps=FPS, phones=speech.phones, emotion=track, expression=expression, generator=g)
+    motion = teacher_motion(frames, fps=FPS, phones=speech.phones, audio=(speech.waveform, speech.sample_rate),
+                            emotion=track, expression=expression, generator=g)  # fmt: skip
     mel = log_mel(wave, sr)
     velocity = track.velocity if track.velocity is not None else torch.gradient(track.vad, spacing=1 / FPS, dim=0)[0]
     return {

@@ -126,3 +126,26 @@ def test_silence_gives_a_closed_still_mouth():
     m = teacher_motion(100, generator=torch.Generator().manual_seed(0))
     mouth = [i for n, i in ARKIT_INDEX.items() if n.startswith(("jaw", "mouth"))]
     assert m.blendshapes[:, mouth].abs().max() == 0
+
+
+def test_louder_syllables_open_wider():
+    """With the speech given, a syllable 6 dB louder than the utterance's typical vowel opens the jaw wider and a
+    quieter one less; /b/ still closes the lips whatever the loudness; without audio every syllable is alike."""
+    import numpy as np
+
+    phones = phones_alternating(3.0)  # five 'b a: _' syllables
+    sr = 16000
+    t = np.arange(int(3.0 * sr)) / sr
+    level = np.array([1.0, 1.0, 2.0, 1.0, 0.5])[np.minimum((t // 0.6).astype(int), 4)]  # 0 dB, 0, +6, 0, −6
+    voice = 0.1 * level * np.sin(2 * np.pi * 150 * t)
+    n = 75
+    loud = teacher_motion(n, phones=phones, audio=(voice, sr), generator=torch.Generator().manual_seed(0))
+    flat = teacher_motion(n, phones=phones, generator=torch.Generator().manual_seed(0))
+    vowel_peak = [round((0.6 * k + 0.22) * FPS) for k in range(5)]
+    jaw, jaw_flat = loud.blendshape("jawOpen")[vowel_peak], flat.blendshape("jawOpen")[vowel_peak]
+    assert torch.allclose(jaw_flat, jaw_flat[0].expand(5), atol=0.02)
+    assert torch.allclose(jaw[[0, 1, 3]], jaw_flat[[0, 1, 3]], atol=0.02)  # the typical vowel keeps its size
+    assert jaw[2] > 1.3 * jaw_flat[2] and jaw[4] < 0.7 * jaw_flat[4], (jaw, jaw_flat)
+    on_b = [round((0.6 * k + 0.05) * FPS) for k in range(5)]
+    lips = loud.blendshape("jawOpen")[on_b] - loud.blendshape("mouthClose")[on_b]
+    assert lips.abs().max() < 0.05, lips

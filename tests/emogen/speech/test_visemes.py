@@ -130,3 +130,33 @@ def test_chunking_lengths_and_errors():
         phones_to_arkit([("AA", 0.0, 1.0)])
     with pytest.raises(ValueError, match="start"):
         PhoneSegment("AA", 1.0, 0.5)
+
+
+def test_loudness_gain_per_syllable():
+    """Vowels scale with their amplitude over the median vowel (clipped), consonants follow their nearest vowel,
+    pauses stay at 1; bad arguments are refused with the value named."""
+    import numpy as np
+
+    from emogen.speech.visemes import loudness_gain
+
+    phones = seq("SIL B AA T IY S UW SIL", 0.1)
+    sr = 1000
+    amp = np.repeat([0.0, 0.2, 0.1, 0.2, 0.4, 0.2, 0.01, 0.0], 100)  # vowels: 0.1, 0.4, 0.01 → median 0.1
+    gain = loudness_gain(phones, amp * np.sign(np.sin(np.arange(800))), sr)
+    assert gain.shape == (8,)
+    assert gain[[0, 7]].tolist() == [1.0, 1.0]  # pauses
+    assert gain[2] == pytest.approx(1.0) and gain[4] == pytest.approx(1.5) and gain[6] == pytest.approx(0.5)
+    assert gain[1] == gain[2] and gain[5] in (gain[4], gain[6])  # consonants take a neighbouring vowel's gain
+    assert loudness_gain(phones, amp, sr, exponent=0.0).tolist() == [1.0] * 8
+    assert loudness_gain(seq("SIL S T SIL"), np.ones(480), sr).tolist() == [1.0] * 4  # no vowel
+    assert loudness_gain([], np.ones(10), sr).shape == (0,)
+    with pytest.raises(ValueError, match="limits"):
+        loudness_gain(phones, amp, sr, limits=(1.2, 2.0))
+    with pytest.raises(ValueError, match="sample_rate"):
+        loudness_gain(phones, amp, 0)
+    # per-segment gains scale each phone's target before coarticulation
+    w = phones_to_arkit(phones, fps=100.0)
+    half = phones_to_arkit(phones, fps=100.0, segment_gain=[0.5] * 8)
+    assert torch.allclose(half, 0.5 * w, atol=1e-6)
+    with pytest.raises(ValueError, match="segment_gain"):
+        phones_to_arkit(phones, fps=100.0, segment_gain=[1.0] * 3)
