@@ -90,6 +90,8 @@ class TeacherConfig:
         loudness_exponent: how strongly a syllable's opening follows its vowel's amplitude relative to the
             utterance's median vowel (``loudness_gain``; used when the speech's audio is given).
         loudness_limits: smallest and largest such scale.
+        loudness_window: longest stretch of a phone that takes one loudness gain, seconds (longer phones are cut
+            into pieces: a phrase-final vowel that fades out closes as it fades).
         head_drift_deg: std of the slow head drift (pitch, yaw, roll) in degrees at neutral arousal.
         head_drift_tau: time constant of the drift in seconds.
         nod_deg: amplitude of a nod on a stressed syllable, degrees.
@@ -110,6 +112,7 @@ class TeacherConfig:
     expression_jaw_speaking: float = 0.25
     loudness_exponent: float = 1.0
     loudness_limits: tuple[float, float] = (0.5, 1.5)
+    loudness_window: float = 0.08
     head_drift_deg: tuple[float, float, float] = (2.0, 3.0, 1.5)
     head_drift_tau: float = 1.5
     nod_deg: float = 2.5
@@ -247,7 +250,7 @@ def teacher_motion(
     Returns:
         :class:`~emogen.motion.MotionTrack` with ``num_frames`` frames.
     """
-    from emogen.speech.visemes import loudness_gain, phones_to_arkit  # noqa: PLC0415
+    from emogen.speech.visemes import loudness_gain, phones_to_arkit, split_phones  # noqa: PLC0415
 
     if not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}.")
@@ -268,13 +271,14 @@ def teacher_motion(
 
     # lips and jaw: visemes, wider with arousal
     articulation = config.articulation_scale * (1.0 + config.articulation_arousal_gain * arousal).clamp(0.6, 1.5)
-    gain = None
+    lip_phones, gain = phones, None
     if phones and audio is not None:
+        lip_phones = split_phones(phones, config.loudness_window)
         gain = loudness_gain(
-            phones, audio[0], audio[1], exponent=config.loudness_exponent, limits=config.loudness_limits
+            lip_phones, audio[0], audio[1], exponent=config.loudness_exponent, limits=config.loudness_limits
         )
     visemes = (
-        phones_to_arkit(phones, fps, num_frames=num_frames, segment_gain=gain)
+        phones_to_arkit(lip_phones, fps, num_frames=num_frames, segment_gain=gain)
         if phones
         else torch.zeros(num_frames, 52)
     )

@@ -25,7 +25,8 @@ Benguerel & Cowan 1974, "Coarticulation of upper lip protrusion in French", Phon
 Louder syllables open wider (:func:`loudness_gain`): loud speech amplifies the normal jaw and lip movements (Schulman
 1989, "Articulatory dynamics of loud and normal speech", JASA 85) and stressed syllables lower the jaw further than
 unstressed ones (de Jong 1995, "The supraglottal articulation of prominence in English", JASA 97), so each
-syllable's targets scale with its vowel's amplitude relative to the utterance's typical vowel.
+syllable's targets scale with its vowel's amplitude relative to the utterance's typical vowel; long phones are cut
+into pieces first (:func:`split_phones`), so a phrase-final vowel that fades out also closes as it fades.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ __all__ = [
     "phone_to_viseme",
     "viseme_targets",
     "loudness_gain",
+    "split_phones",
     "phones_to_arkit",
 ]
 
@@ -273,6 +275,22 @@ def loudness_gain(
         if not vowel[i] and phone_to_viseme(p.phone, alphabet) != "sil":
             gain[i] = gain[vowels[np.argmin(np.abs(vowels - i))]]
     return torch.from_numpy(gain).float()
+
+
+def split_phones(phones: Sequence[PhoneSegment], max_seconds: float) -> list[PhoneSegment]:
+    """Each phone longer than ``max_seconds`` cut into equal pieces no longer than that (same symbol), so that a
+    long vowel can take several loudness gains (a phrase-final vowel that fades out closes as it fades)."""
+    if not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be a positive number, got {max_seconds!r}.")
+    out = []
+    for p in phones:
+        length = p.end - p.start
+        pieces = max(1, math.ceil(length / max_seconds - 1e-9))
+        out += [
+            PhoneSegment(p.phone, p.start + length * i / pieces, p.start + length * (i + 1) / pieces)
+            for i in range(pieces)
+        ]
+    return out
 
 
 def phones_to_arkit(

@@ -149,3 +149,16 @@ def test_louder_syllables_open_wider():
     on_b = [round((0.6 * k + 0.05) * FPS) for k in range(5)]
     lips = loud.blendshape("jawOpen")[on_b] - loud.blendshape("mouthClose")[on_b]
     assert lips.abs().max() < 0.05, lips
+
+
+def test_a_fading_vowel_closes_as_it_fades():
+    """A long vowel whose second half is 12 dB quieter (a phrase-final fade) opens less in that half."""
+    import numpy as np
+
+    phones = [PhoneSegment("_", 0.0, 0.2), PhoneSegment("'a:", 0.2, 0.8), PhoneSegment("_", 0.8, 1.2)]
+    sr = 16000
+    t = np.arange(int(1.2 * sr)) / sr
+    voice = 0.1 * np.where(t < 0.5, 1.0, 0.25) * np.sin(2 * np.pi * 150 * t) * ((t > 0.2) & (t < 0.8))
+    m = teacher_motion(30, phones=phones, audio=(voice, sr), generator=torch.Generator().manual_seed(0))
+    jaw = m.blendshape("jawOpen")
+    assert jaw[round(0.65 * FPS)] < 0.75 * jaw[round(0.4 * FPS)], jaw

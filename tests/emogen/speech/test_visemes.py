@@ -160,3 +160,16 @@ def test_loudness_gain_per_syllable():
     assert torch.allclose(half, 0.5 * w, atol=1e-6)
     with pytest.raises(ValueError, match="segment_gain"):
         phones_to_arkit(phones, fps=100.0, segment_gain=[1.0] * 3)
+
+
+def test_split_phones_keeps_spans_and_symbols():
+    from emogen.speech.visemes import split_phones
+
+    phones = [PhoneSegment("AA", 0.0, 0.25), PhoneSegment("T", 0.25, 0.3)]
+    pieces = split_phones(phones, 0.1)
+    assert [p.phone for p in pieces] == ["AA", "AA", "AA", "T"]
+    assert pieces[0].start == 0.0 and pieces[2].end == pytest.approx(0.25) and pieces[3].start == 0.25
+    assert all(b.start == pytest.approx(a.end) for a, b in zip(pieces, pieces[1:], strict=False))
+    assert max(p.end - p.start for p in pieces) <= 0.1 + 1e-9
+    with pytest.raises(ValueError, match="max_seconds"):
+        split_phones(phones, 0)
