@@ -31,6 +31,7 @@ __all__ = [
     "fit_eye_centres",
     "eye_contours",
     "sample_eye_colours",
+    "below_upper_lid",
 ]
 
 EYEBALL_RADIUS = 0.19  # IPD: 12 mm / 63 mm
@@ -71,6 +72,35 @@ def eyeball_mesh(segments: int = 32) -> tuple[np.ndarray, np.ndarray]:
     flip = (fn * dirs[faces].mean(1)).sum(-1) < 0
     faces[flip] = faces[flip][:, ::-1]
     return dirs, faces
+
+
+def below_upper_lid(face: torch.Tensor, eyeballs: torch.Tensor) -> torch.Tensor:
+    """How far each eyeball vertex lies below its upper lid's margin (face frame, IPD; negative above it).
+
+    The lid's height at the vertex's x is interpolated along the lid-margin landmarks (held flat past the corners).
+
+    Args:
+        face (`torch.Tensor` of shape `(batch, 478, 3)`): the deformed face.
+        eyeballs (`torch.Tensor` of shape `(batch, 2, E, 3)`): the left and right eyeball vertices, same frame.
+
+    Returns:
+        `torch.Tensor` of shape `(batch, 2, E)`.
+    """
+    from ...face.topology import landmark_groups
+
+    g = landmark_groups()
+    out = []
+    for k, contour in enumerate((g.left_eye_upper, g.right_eye_upper)):
+        lid = face[:, list(contour)]
+        order = lid[..., 0].argsort(-1)
+        xs, ys = lid[..., 0].gather(-1, order).contiguous(), lid[..., 1].gather(-1, order)
+        px, py = eyeballs[:, k, :, 0].contiguous(), eyeballs[:, k, :, 1]
+        i = torch.searchsorted(xs, px).clamp(1, xs.shape[-1] - 1)
+        x0, x1 = xs.gather(-1, i - 1), xs.gather(-1, i)
+        t = ((px - x0) / (x1 - x0).clamp(min=1e-6)).clamp(0.0, 1.0)
+        lid_y = ys.gather(-1, i - 1) + t * (ys.gather(-1, i) - ys.gather(-1, i - 1))
+        out.append(lid_y - py)
+    return torch.stack(out, 1)
 
 
 def eye_contours() -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from ...face.rig import IPD_METRES, euler_to_rotation, gaze_to_blendshapes
 from ...motion import MotionTrack
 from ...utils import dataclass_to
 from ..mouth import MouthGeometry, MouthInterior
-from .eyes import eye_rotations
+from .eyes import below_upper_lid, eye_rotations
 from .morphs import keep_behind_skin, pose_rigid
 from .shell import HeadShape
 
@@ -37,6 +37,8 @@ class AvatarOutput:
         face_vertices (`torch.Tensor` of shape `(batch, 478, 3)`): the deformed face landmarks before the head pose
             (face frame, inter-pupil-distance units).
         mouth_vertices (`torch.Tensor` of shape `(batch, M, 3)`): the mouth part before the head pose, likewise.
+        below_lid (`torch.Tensor` of shape `(batch, 2, E)`): how far each vertex of the left and right eyeball lies
+            below its upper lid's margin (IPD; negative above it), for the lid's shadow on the eye.
     """
 
     vertices: torch.Tensor
@@ -45,6 +47,7 @@ class AvatarOutput:
     eye_angles: torch.Tensor
     face_vertices: torch.Tensor | None = None
     mouth_vertices: torch.Tensor | None = None
+    below_lid: torch.Tensor | None = None
 
     def to(self, device=None, dtype=None) -> AvatarOutput:
         return dataclass_to(self, device, dtype)
@@ -255,7 +258,7 @@ class HeadAvatar(nn.Module):
             verts = verts + torch.as_tensor(head_translation).to(dev, dt)[:, None] / IPD_METRES
         return AvatarOutput(
             vertices=verts * IPD_METRES, weights=w, head_rotation=r_head, eye_angles=angles, face_vertices=face,
-            mouth_vertices=mouth,
+            mouth_vertices=mouth, below_lid=below_upper_lid(face, balls),
         )  # fmt: skip
 
     def pose_mouth(self, weights: torch.Tensor, face: torch.Tensor | None = None) -> torch.Tensor:

@@ -26,7 +26,7 @@ from ...motion import MotionTrack
 from ..raster import get_rasterizer
 from ..renderer import MeshRenderer
 from .camera import Lighting, OrbitCamera, orbit_rotation, project
-from .shader import AvatarShading, TorchAvatarShader, frame_weights
+from .shader import AvatarShading, TorchAvatarShader, frame_weights, lid_shadow
 
 logger = logging.getLogger(__name__)
 
@@ -205,8 +205,9 @@ class AvatarRenderer:
         attr[..., 0:3] = torch.einsum("bij,bvj->bvi", view, normals)
         attr[..., 3] = material.to(attr)
         attr[:, p["skin"], 4:6] = uv.to(attr)
-        for key in ("eye_left", "eye_right"):
+        for k, key in enumerate(("eye_left", "eye_right")):
             attr[:, p[key], 4:7] = avatar.eye_dirs.to(attr)
+            attr[:, p[key], 7] = lid_shadow(out.below_lid[:, k].to(attr))
         attr[:, p["mouth"], 4:7] = self._mouth_colours(avatar, out, view)
         frame = frame_weights(out.weights, avatar.rest_weights, colour).to(dev)
         shading = AvatarShading(

@@ -4,8 +4,8 @@ Per vertex the rasteriser interpolates two ``vec4`` slots:
 
 * ``a0 = (normal (camera axes), material)`` — material 0 skin, 1 eye, 2 mouth;
 * ``a1`` — skin: texture coordinates ``(u, v)``; eye: the direction in the eyeball's own frame (the iris is drawn
-  from it: pupil, radially striated iris with a darker limbal ring, sclera); mouth: its colour, already shaded by
-  :func:`emogen.head.mouth.shade_mouth`.
+  from it: pupil, radially striated iris with a darker limbal ring, sclera) and, in ``w``, the upper lid's shadow
+  (:func:`lid_shadow`); mouth: its colour, already shaded by :func:`emogen.head.mouth.shade_mouth`.
 
 Per frame (``flat``): ``frame0 = (glabella, forehead AU1, forehead AU2, nose)``, ``frame1 = (nasolabial right,
 nasolabial left, crow's feet, lower lid)``, ``frame2 = (chin, flush, pallor, -)`` — the weights of the texture's
@@ -113,6 +113,7 @@ void main() {{
         vec3 ir = iris * fibres * (0.75 + 0.4 * r) * (1.0 - 0.5 * exp(-pow((ang - IRIS) / 2.2, 2.0)));
         col = mix(ir, sclera * (1.0 - 0.25 * ss(60.0, 100.0, ang)), ss(IRIS - 0.5, IRIS + 0.5, ang));
         col = mix(vec3(0.02), col, ss(PUPIL - 0.5, PUPIL + 0.5, ang));
+        col *= 1.0 - a1.w;
         spec_k = 0.5;
         shin = 90.0;
     }} else {{
@@ -246,6 +247,7 @@ class TorchAvatarShader:
             IRIS_ANGLE - 0.5, IRIS_ANGLE + 0.5, ang
         ).unsqueeze(-1)
         eye = 0.02 + (eye - 0.02) * _ss(PUPIL_ANGLE - 0.5, PUPIL_ANGLE + 0.5, ang).unsqueeze(-1)
+        eye = eye * (1.0 - a[..., 7:8])
         lt = inputs.lighting
         light = lt.unit_direction().to(dev)
         half = light + torch.tensor([0.0, 0.0, 1.0], device=dev)
@@ -260,6 +262,17 @@ class TorchAvatarShader:
         shaded = torch.where(is_mouth.unsqueeze(-1), a[..., 4:7], shaded)
         rgb = (shaded.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8)
         return rgb, covered
+
+
+#: Darkening of the eye right under the upper lid's margin (the lid and lashes shade the eyeball), as in the
+#: portrait animator's eyeball layer (:mod:`emogen.render.portrait.shading`); it fades over LID_SHADOW_WIDTH.
+LID_SHADOW = 0.28
+LID_SHADOW_WIDTH = 0.035  # IPD (≈ 2 mm)
+
+
+def lid_shadow(below_lid: torch.Tensor) -> torch.Tensor:
+    """The lid's shadow (0 = none) on eyeball vertices ``below_lid`` IPD under the upper lid's margin."""
+    return LID_SHADOW * torch.exp(-below_lid.clamp(min=0.0) / LID_SHADOW_WIDTH)
 
 
 def frame_weights(blendshapes: torch.Tensor, rest: torch.Tensor, colour: torch.Tensor | None) -> torch.Tensor:

@@ -139,6 +139,17 @@ def test_blink_closes_the_lids_over_the_eyeball(avatar):
         assert (_at(avatar, out, landmark)[0] - c).norm() > r  # lids outside the eyeball
 
 
+def test_below_lid_follows_the_upper_lid(avatar):
+    """The front of each eyeball (its first vertex) lies a little below its upper lid's margin when the eyes are
+    open, above it when the lid closes (that eye only), and further below when the lids open wide."""
+    rest = avatar(MotionTrack.from_weights({})).below_lid[0, :, 0]
+    assert rest.shape == (2,) and bool(((rest > 0.01) & (rest < 0.2)).all()), rest
+    blink = avatar(MotionTrack.from_weights({"eyeBlinkLeft": 1.0})).below_lid[0, :, 0]
+    assert blink[0] < 0 and torch.isclose(blink[1], rest[1], atol=1e-4), (blink, rest)
+    wide = avatar(MotionTrack.from_weights({"eyeWideLeft": 1.0, "eyeWideRight": 1.0})).below_lid[0, :, 0]
+    assert bool((wide > rest + 0.01).all()), (wide, rest)
+
+
 def test_gaze_turns_the_eyes_and_the_neck_spares_the_shoulders(avatar):
     still = avatar()
     look = avatar(gaze=torch.tensor([[0.3, 0.0]]))

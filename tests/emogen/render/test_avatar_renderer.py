@@ -92,6 +92,22 @@ def test_gl_and_torch_backends_agree(avatar):
     assert np.abs(a - b).mean() < 3.0, np.abs(a - b).mean()
 
 
+def test_upper_lid_shades_the_eye(avatar, monkeypatch):
+    """The lid's shadow darkens the eyes (the top of the iris and sclera under the lid) and nothing else."""
+    import emogen.render.avatar.shader as shader
+
+    renderer = AvatarRenderer(backend="torch")
+    with_shadow = renderer(avatar, MotionTrack.from_weights({}), size=256)[0].astype(float)
+    monkeypatch.setattr(shader, "LID_SHADOW", 0.0)
+    without = renderer(avatar, MotionTrack.from_weights({}), size=256)[0].astype(float)
+    diff = (without - with_shadow).sum(-1)
+    changed = diff > 3
+    assert changed.sum() > 20, changed.sum()  # both eyes, a band under each lid
+    assert (diff >= -1).all()  # only darker
+    ys, xs = np.nonzero(changed)
+    assert ys.max() - ys.min() < 0.1 * 256 and xs.max() - xs.min() < 0.5 * 256  # in the eyes only
+
+
 @pytest.mark.parametrize("yaw", [-30.0, 0.0, 30.0])
 def test_face_stays_detectable_when_turned(renderer, avatar, yaw):
     frame = renderer(avatar, yaw=yaw, size=384)[0]
