@@ -7,7 +7,11 @@ landmarking involved). Prints a table per sentence and the means, with the paire
 
 Usage::
 
-    python training/motion_denoiser/eval_voices.py [--size 256] [--voices espeak,hibari] [--out voices.json]
+    python training/motion_denoiser/eval_voices.py [--size 256] [--voices espeak,hibari] [--lip-sync auto|model]
+        [--weights DIR] [--out voices.json]
+
+``--lip-sync model`` drives the lips from the audio by the motion model (as for audio input) instead of the voice's
+phone timings; ``--weights`` evaluates another pipeline folder (a retrained motion model).
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=256, help="video size in pixels (default 256)")
     parser.add_argument("--voices", default="espeak,hibari", help="voice families, comma-separated")
+    parser.add_argument(
+        "--lip-sync",
+        default="auto",
+        choices=("auto", "model"),
+        help="lips from the phone timings (auto, as for text) or the motion model (as for audio)",
+    )
+    parser.add_argument("--weights", type=Path, help="pipeline folder to evaluate (default: the shipped weights)")
     parser.add_argument("--out", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
 
@@ -63,11 +74,11 @@ def main() -> int:
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for voice in args.voices.split(","):
-            pipe = EmoTalkingHeadPipeline.from_pretrained(tts=_engine(voice))
+            pipe = EmoTalkingHeadPipeline.from_pretrained(args.weights, tts=_engine(voice))
             pipe.set_progress_bar_config(disable=True)
             rows = []
             for k, text in enumerate(SENTENCES):
-                out = pipe(image=astronaut(), text=text, height=args.size, width=args.size,
+                out = pipe(image=astronaut(), text=text, height=args.size, width=args.size, lip_sync=args.lip_sync,
                            generator=torch.Generator().manual_seed(0))  # fmt: skip
                 path = write_video(Path(tmp) / f"{voice}_{k}.mp4", out.frames, fps=out.motion.fps, audio=out.audio,
                                    sample_rate=out.sample_rate)  # fmt: skip

@@ -296,7 +296,7 @@ class PortraitAnimator:
         pos, tgt, mouth_rgb = warp_targets(prepared.rig, canvas, motion)
         attr = warp_attributes(canvas, pos, tgt, mouth_rgb)
         frame = self._frame_values(prepared, motion, colour)
-        shading = PortraitShading(canvas.texture, canvas.key, canvas.ipd_px, canvas.teeth_rgb, frame)
+        shading = PortraitShading(canvas.texture, canvas.key, canvas.ipd_px, canvas.teeth_rgb, frame, canvas.lip_rgb)
         x0, y0, x1, y1 = canvas.window
         faces = torch.cat([canvas.faces, self._mouth_faces(canvas, pos, tgt)])
         rgb, covered = self.renderer(pos, faces, attr, shading, y1 - y0, x1 - x0, frame=frame)

@@ -47,6 +47,10 @@ __all__ = [
 ATTRIBUTE_CHANNELS = 11
 LIP_LINE = 0.03  # IPD: width of the dark line between closed lips (at least 1 px)
 LIP_LINE_CLEAR = 0.55  # the line is this much lighter than the mouth cavity
+#: The rim of an open mouth is the wet inner lip curling into the cavity: the photo's lip colour in the lip's own
+#: shadow (this share of it), not the dark line of closed lips, once the lips are 2-4 lip-line widths apart; it then
+#: only anti-aliases the edge's own pixel, so the opening keeps its full size.
+INNER_LIP_SHADE = 0.7
 
 
 def lip_line_width(ipd_px: float) -> float:
@@ -107,6 +111,8 @@ class PortraitShading:
         ipd_px: pixels between the pupils.
         teeth_rgb (`torch.Tensor` of shape `(3,)`): teeth colour.
         frame (`torch.Tensor` of shape `(B, 4 · FRAME_SLOTS)`): per-frame values, see :data:`FRAME_VALUES`.
+        lip_rgb (`torch.Tensor` of shape `(3,)`, *optional*): the photo's lip colour (sRGB): the rim of an open
+            mouth (:func:`rim_colour`); ``None`` keeps the cavity's colour there.
     """
 
     texture: torch.Tensor
@@ -114,6 +120,7 @@ class PortraitShading:
     ipd_px: float
     teeth_rgb: torch.Tensor
     frame: torch.Tensor
+    lip_rgb: torch.Tensor | None = None
 
 
 class TorchPortraitShader:
@@ -168,7 +175,8 @@ class TorchPortraitShader:
             # the lip-line bands (and the flat strip behind the interior): the shadowed rim of the opening
             sel = a[m_mouth]
             dist, gap = sel[:, 6], sel[:, 7]
-            col = mouth_colour(sel[:, 8])
+            lw = lip_line_width(inputs.ipd_px)
+            col = rim_colour(sel[:, 8], gap, lw, inputs.lip_rgb)
             g3 = (sel[:, 0:2] * scale - 1.0).view(1, 1, -1, 2)
             own = F.grid_sample(tex[:, 9:12], g3, mode="bilinear", padding_mode="border", align_corners=False)
             own = own.view(3, -1).T
@@ -177,13 +185,28 @@ class TorchPortraitShader:
             col = own * (1 - synth.unsqueeze(-1)) + col * synth.unsqueeze(-1)
             # pixel coverage of the true opening (1 px box filter), widened to a lip line of _lip_line_width px
             # as the lips close
-            lw = lip_line_width(inputs.ipd_px)
             closed = 1.0 - smoothstep(0.0, 2.0 * lw, gap)
-            alpha = (torch.minimum(dist, gap - dist) + 0.5 + 0.5 * lw * closed).clamp(0.0, 1.0)
-            alpha = (alpha * (1.0 - LIP_LINE_CLEAR * closed)).unsqueeze(-1)
+            edge = torch.minimum(dist, gap - dist)  # px into the opening from the nearer lip
+            alpha = (edge + 0.5 + 0.5 * lw * closed).clamp(0.0, 1.0) * (1.0 - LIP_LINE_CLEAR * closed)
+            if inputs.lip_rgb is not None:
+                # parted lips: only the edge's own pixel blends lip and cavity, the opening keeps its full size
+                open_ = smoothstep(2.0 * lw, 4.0 * lw, gap)
+                alpha = alpha + (0.5 * (1.0 - edge.abs()).clamp(min=0.0) - alpha) * open_
+            alpha = alpha.unsqueeze(-1)
             colour[m_mouth] = colour[m_mouth] * (1 - alpha) + col * alpha
         rgb = (colour.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         return rgb, mask
+
+
+def rim_colour(u: torch.Tensor, gap: torch.Tensor, line_width: float, lip_rgb: torch.Tensor | None) -> torch.Tensor:
+    """Colour of the lip-line bands, ``(n, 3)``: the dark line of closed lips (:func:`mouth_colour`) turning into the
+    inner lip (``lip_rgb`` · :data:`INNER_LIP_SHADE`) as the lips part (``gap`` from 2 to 4 ``line_width`` px)."""
+    col = mouth_colour(u)
+    if lip_rgb is None:
+        return col
+    inner = lip_rgb.to(col) * INNER_LIP_SHADE
+    open_ = smoothstep(2.0 * line_width, 4.0 * line_width, gap).unsqueeze(-1)
+    return col + (inner - col) * open_
 
 
 def mouth_colour(u: torch.Tensor) -> torch.Tensor:

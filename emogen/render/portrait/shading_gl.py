@@ -11,7 +11,7 @@ import torch
 
 from ..gl import GLShader
 from .canvas import TEXTURE_LAYOUT
-from .shading import FRAME_SLOTS, LIP_LINE, LIP_LINE_CLEAR, PortraitShading
+from .shading import FRAME_SLOTS, INNER_LIP_SHADE, LIP_LINE, LIP_LINE_CLEAR, PortraitShading
 
 #: Offset of the signed crease layers in the 8-bit textures (they lie within about [-0.55, 0.25]).
 CREASE_BIAS = 0.6
@@ -24,8 +24,10 @@ in vec4 a0; in vec4 a1; in vec4 a2;
 flat in vec4 frame0; flat in vec4 frame1; flat in vec4 frame2; flat in vec4 frame3;
 uniform vec2 size;  // one frame's window (texture) size
 uniform float ipd;
+uniform vec4 lip;  // rgb: the photo's lip colour, a: 1 if known
 const float LIP_LINE = {LIP_LINE};
 const float LIP_LINE_CLEAR = {LIP_LINE_CLEAR};
+const float INNER_LIP_SHADE = {INNER_LIP_SHADE};
 // crease layers are stored as s + CREASE_BIAS, colour gains as 0.5 + g, the relaxed-skin delta as 0.5 + 2 d
 const float CREASE_BIAS = {CREASE_BIAS};
 uniform sampler2D photo;    // rgb: photo with the mouth filled, a: glabella crease
@@ -80,14 +82,17 @@ void main() {{
         float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
         col = mix(p3.rgb, vec3(a0.z, a0.w, a1.z), synth);
     }} else if (m_mouth > 0.5) {{
+        float lw = max(1.0, LIP_LINE * ipd);
         vec3 synth_col = mouth_colour(a2.x);
+        synth_col = mix(synth_col, lip.rgb * INNER_LIP_SHADE, lip.a * ss(2.0 * lw, 4.0 * lw, gap));
         vec3 own = p3.rgb;
         float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
         vec3 m = mix(own, synth_col, synth);
-        float lw = max(1.0, LIP_LINE * ipd);
         float closed = 1.0 - ss(0.0, 2.0 * lw, gap);
-        float alpha = clamp(min(dist, gap - dist) + 0.5 + 0.5 * lw * closed, 0.0, 1.0);
+        float edge = min(dist, gap - dist);
+        float alpha = clamp(edge + 0.5 + 0.5 * lw * closed, 0.0, 1.0);
         alpha *= 1.0 - LIP_LINE_CLEAR * closed;
+        alpha = mix(alpha, 0.5 * max(1.0 - abs(edge), 0.0), lip.a * ss(2.0 * lw, 4.0 * lw, gap));
         col = mix(col, m, alpha);
     }}
     colour_out = vec4(clamp(col, 0.0, 1.0), 1.0);
@@ -109,6 +114,7 @@ class GLPortraitShader(GLShader):
         values = {
             "size": (float(width), float(height)),
             "ipd": float(inputs.ipd_px),
+            "lip": (0.0, 0.0, 0.0, 0.0) if inputs.lip_rgb is None else (*map(float, inputs.lip_rgb.tolist()), 1.0),
         }
         for name, value in values.items():
             if name in program:
