@@ -30,10 +30,15 @@ def main(argv=None) -> int:
     p.add_argument(
         "--weights",
         type=Path,
-        default=HERE.parent / "talking_head",
+        default=HERE.parents[1] / "weights" / "talking_head",
         help="pipeline folder (default weights/talking_head)",
     )
-    p.add_argument("--card-dir", type=Path, default=HERE, help="where guidance.json and the model card README live")
+    p.add_argument(
+        "--card-dir",
+        type=Path,
+        default=HERE.parents[1] / "weights" / "motion_denoiser",
+        help="where guidance.json and the model card README live (default weights/motion_denoiser)",
+    )
     p.add_argument("--clips", type=int, default=16)
     p.add_argument("--audio-scales", type=float, nargs="+", default=[0.0, 1.0, 2.0, 3.0])
     p.add_argument("--emotion-scales", type=float, nargs="+", default=[0.0, 1.0, 1.5, 3.0])

@@ -6,12 +6,13 @@ random speed, each sentence with its own emotion (a label at a random intensity,
 engines of :func:`emogen.speech.engines.default_engine` give the waveform and phone timings; the per-sentence
 emotions become an :class:`~emogen.emotion.EmotionTrack` (keyframes at the sentence onsets, optional affect
 dynamics); :class:`~emogen.controls.ExpressionPrior` gives the expression and
-:func:`emogen.motion.teacher.teacher_motion` the full motion (visemes, expression, blinks, head, gaze).
+:func:`emogen.motion.teacher.teacher_motion` the full motion (visemes scaled by the clean speech's syllable loudness,
+expression, blinks, head, gaze).
 
-Audio augmentation (the motion is unchanged, it follows the phones): pitch shift (±2 semitones, librosa), room
-reverberation (35 %: RT60 0.15–0.8 s, 20–60 % wet), a band-limited channel (25 %: 100–400 Hz to 3–7 kHz), gain
-(±6 dB), additive white or pink noise (SNR 15–40 dB); speed variation comes from the TTS rate itself (the phone
-timings follow it).
+Audio augmentation (the motion is unchanged, it follows the phones and the clean speech): pitch shift (±2 semitones,
+librosa), room reverberation (35 %: RT60 0.15–0.8 s, 20–60 % wet), a band-limited channel (25 %: 100–400 Hz to
+3–7 kHz), gain (±6 dB), additive white or pink noise (SNR 15–40 dB); speed variation comes from the TTS rate itself
+(the phone timings follow it).
 
 Shards are safetensors files (written to a temp file, then renamed) holding the clips concatenated along time:
 
