@@ -35,6 +35,7 @@ from ..arkit import ARKIT_BLENDSHAPES
 from ..io.atomic import atomic_output
 from ..io.output import check_output_path
 from ..motion import MotionTrack
+from ..utils import srgb_to_linear
 
 __all__ = ["GLB_GENERATOR", "write_glb", "avatar_mesh_arrays", "rotation_to_quaternion"]
 
@@ -65,11 +66,6 @@ def rotation_to_quaternion(r: np.ndarray) -> np.ndarray:
     q = q / np.linalg.norm(q, axis=-1, keepdims=True)
     q = np.where(q[:, 3:4] < 0, -q, q)
     return q.reshape(*r.shape[:-2], 4)
-
-
-def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 def _normals(v: np.ndarray, f: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -126,7 +122,7 @@ def avatar_mesh_arrays(avatar) -> dict:
     from ..head.mouth.shading import MUCOSA_LAB, lab_to_srgb
 
     lips = np.tile(lab_to_srgb(torch.tensor(MUCOSA_LAB)).double().numpy() * 0.85, (a.lip_loop.shape[0], 1))
-    mouth_cols = _srgb_to_linear(np.concatenate([cols, lips]))
+    mouth_cols = srgb_to_linear(np.concatenate([cols, lips]))
     # the eyeball: vertex colours (sclera, iris, pupil) by the angle from its axis
     dirs = a.eye_dirs.double().numpy()
     ang = np.degrees(np.arccos(np.clip(dirs[:, 2], -1.0, 1.0)))
@@ -153,7 +149,7 @@ def avatar_mesh_arrays(avatar) -> dict:
         "eye": {
             "positions": dirs * float(a.eye_radius) * u,
             "normals": dirs.astype(np.float32),
-            "colors": _srgb_to_linear(np.clip(eye_cols, 0.0, 1.0)),
+            "colors": srgb_to_linear(np.clip(eye_cols, 0.0, 1.0)),
             "faces": a.eye_faces.numpy(),
         },
         "eye_centres": a.eye_centres.double().numpy() * u,

@@ -17,13 +17,9 @@ import numpy as np
 
 from ..io.atomic import atomic_output
 from ..io.output import check_output_path
+from ..utils import linear_to_srgb
 
 __all__ = ["avatar_trimesh", "write_obj", "write_ply"]
-
-
-def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
 
 
 def avatar_trimesh(avatar, textured: bool = True) -> dict:
@@ -51,9 +47,9 @@ def avatar_trimesh(avatar, textured: bool = True) -> dict:
         py = np.clip((sk["uv"][:, 1] * h).astype(int), 0, h - 1)
         visual = trimesh.visual.ColorVisuals(vertex_colors=np.c_[tex[py, px], np.full(len(px), 255)])
     out = {"skin": trimesh.Trimesh(sk["positions"], sk["faces"], visual=visual, process=False)}
-    m_col = (_linear_to_srgb(mo["colors"]) * 255).astype(np.uint8)
+    m_col = (linear_to_srgb(mo["colors"]) * 255).astype(np.uint8)
     out["mouth"] = trimesh.Trimesh(mo["positions"], mo["faces"], vertex_colors=m_col, process=False)
-    e_col = (_linear_to_srgb(ey["colors"]) * 255).astype(np.uint8)
+    e_col = (linear_to_srgb(ey["colors"]) * 255).astype(np.uint8)
     for k, key in enumerate(("eye_left", "eye_right")):
         out[key] = trimesh.Trimesh(ey["positions"] + data["eye_centres"][k], ey["faces"], vertex_colors=e_col,
                                    process=False)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ...utils import linear_to_srgb, srgb_to_linear
 from .anatomy import CAVITY, GUM, TEETH, TONGUE
 from .interior import ATTR_AO, ATTR_APERTURE, ATTR_EDGE, ATTR_HEIGHT, ATTR_LIP, ATTR_MATERIAL, ATTR_NORMAL
 
@@ -37,17 +38,7 @@ def lab_to_srgb(lab) -> torch.Tensor:
 
     xyz = torch.stack([0.95047 * finv(fx), finv(fy), 1.08883 * finv(fz)], -1)
     m = torch.tensor([[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]])
-    lin = (xyz @ m.T).clamp(0.0, 1.0)
-    return torch.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin.clamp(min=1e-12) ** (1 / 2.4) - 0.055)
-
-
-def _to_linear(c: torch.Tensor) -> torch.Tensor:
-    return torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _to_srgb(c: torch.Tensor) -> torch.Tensor:
-    c = c.clamp(0.0, 1.0)
-    return torch.where(c <= 0.0031308, 12.92 * c, 1.055 * c.clamp(min=1e-12) ** (1 / 2.4) - 0.055)
+    return linear_to_srgb(xyz @ m.T)
 
 
 #: Default colours, CIELAB: teeth (Oh et al. 2022), gingiva (Gómez-Polo et al. 2019), alveolar mucosa (redder and
@@ -127,11 +118,11 @@ def shade_mouth(
     ndh = (n * half).sum(-1).clamp(min=0.0)
 
     def lin(lab) -> torch.Tensor:
-        return _to_linear(lab_to_srgb(torch.tensor(lab)).to(dev, dt))
+        return srgb_to_linear(lab_to_srgb(torch.tensor(lab)).to(dev, dt))
 
-    teeth = (
-        _to_linear(torch.as_tensor(teeth_color, dtype=dt, device=dev)) if teeth_color is not None else lin(TEETH_LAB)
-    )
+    teeth = lin(TEETH_LAB)
+    if teeth_color is not None:
+        teeth = srgb_to_linear(torch.as_tensor(teeth_color, dtype=dt, device=dev))
 
     def ss(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
         t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
@@ -153,7 +144,7 @@ def shade_mouth(
     c_cavity = mucosa + (lin(CAVITY_LAB) - mucosa) * ss(*CAVITY_DEPTH_RANGE, ao).unsqueeze(-1)
     inner_lip = torch.zeros_like(ao)
     if lip_color is not None:
-        lips = _to_linear(torch.as_tensor(lip_color, dtype=dt, device=dev)) / max(exposure, 1e-3)
+        lips = srgb_to_linear(torch.as_tensor(lip_color, dtype=dt, device=dev)) / max(exposure, 1e-3)
         inner_lip = (1.0 - ss(0.0, INNER_LIP_DEPTH, ao)) * (mat == CAVITY)
         c_cavity = c_cavity + (lips - c_cavity) * inner_lip.unsqueeze(-1)
     base = torch.where(
@@ -175,4 +166,4 @@ def shade_mouth(
     warm = _WARM.to(dev, dt)
     tint = warm + (1.0 - warm) * light.unsqueeze(-1)
     rgb = exposure * (base * tint * (diffuse * light).unsqueeze(-1) + spec.unsqueeze(-1))
-    return _to_srgb(rgb)
+    return linear_to_srgb(rgb)

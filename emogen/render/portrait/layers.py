@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ...face.blendshapes import face_topology
+from ...utils import srgb_to_linear
 
 __all__ = [
     "LIP_REFERENCE_LUMINANCE",
@@ -175,6 +176,5 @@ def mouth_exposure(lips: np.ndarray | None, limits: tuple[float, float] = (0.25,
     ``limits``; 1 without a lip colour."""
     if lips is None:
         return 1.0
-    lin = np.where(lips <= 0.04045, lips / 12.92, ((lips + 0.055) / 1.055) ** 2.4)
-    y = float(lin @ np.array([0.2126, 0.7152, 0.0722]))
+    y = float(srgb_to_linear(lips) @ np.array([0.2126, 0.7152, 0.0722]))
     return float(np.clip(y / LIP_REFERENCE_LUMINANCE, *limits))
