@@ -234,8 +234,9 @@ def loudness_gain(
     """One articulation scale per phone from the speech's loudness, for ``phones_to_arkit(segment_gain=...)``.
 
     Each vowel's RMS amplitude over its span, relative to the median vowel of the utterance, raised to ``exponent``
-    and clipped to ``limits``: a vowel 6 dB louder than usual opens 2^exponent times as wide. Consonants take the gain
-    of the nearest vowel (the jaw moves per syllable); pauses, and everything when there is no vowel, keep 1.
+    and clipped to ``limits``: a vowel 6 dB louder than usual opens 2^exponent times as wide (within ``limits``).
+    Consonants take the gain of the nearest vowel (the jaw moves per syllable); pauses, and everything when there is no
+    audible vowel, keep 1.
 
     Args:
         phones: phone segments timed in seconds from the start of ``waveform``.
@@ -268,7 +269,7 @@ def loudness_gain(
             vowel[i] = True
     vowels = np.flatnonzero(vowel)
     reference = float(np.median(level[vowels])) if len(vowels) else 0.0
-    if reference <= 0.0:
+    if not np.isfinite(reference) or reference <= 0.0:
         return torch.from_numpy(gain).float()
     gain[vowels] = np.clip((np.maximum(level[vowels], 1e-12) / reference) ** exponent, lo, hi)
     for i, p in enumerate(phones):

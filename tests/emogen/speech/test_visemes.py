@@ -149,6 +149,7 @@ def test_loudness_gain_per_syllable():
     assert gain[1] == gain[2] and gain[5] in (gain[4], gain[6])  # consonants take a neighbouring vowel's gain
     assert loudness_gain(phones, amp, sr, exponent=0.0).tolist() == [1.0] * 8
     assert loudness_gain(seq("SIL S T SIL"), np.ones(480), sr).tolist() == [1.0] * 4  # no vowel
+    assert loudness_gain(phones, np.zeros(800), sr).tolist() == [1.0] * 8  # silence: nothing to scale by
     assert loudness_gain([], np.ones(10), sr).shape == (0,)
     with pytest.raises(ValueError, match="limits"):
         loudness_gain(phones, amp, sr, limits=(1.2, 2.0))
