@@ -176,7 +176,9 @@ class TorchPortraitShader:
             sel = a[m_mouth]
             dist, gap = sel[:, 6], sel[:, 7]
             lw = lip_line_width(inputs.ipd_px)
-            col = rim_colour(sel[:, 8], gap, lw, inputs.lip_rgb)
+            # how far the lips are parted, 0 (a closed-lip line) to 1 (2-4 line widths apart); only with a lip colour
+            parted = None if inputs.lip_rgb is None else smoothstep(2.0 * lw, 4.0 * lw, gap)
+            col = rim_colour(sel[:, 8], parted, inputs.lip_rgb)
             g3 = (sel[:, 0:2] * scale - 1.0).view(1, 1, -1, 2)
             own = F.grid_sample(tex[:, 9:12], g3, mode="bilinear", padding_mode="border", align_corners=False)
             own = own.view(3, -1).T
@@ -188,25 +190,23 @@ class TorchPortraitShader:
             closed = 1.0 - smoothstep(0.0, 2.0 * lw, gap)
             edge = torch.minimum(dist, gap - dist)  # px into the opening from the nearer lip
             alpha = (edge + 0.5 + 0.5 * lw * closed).clamp(0.0, 1.0) * (1.0 - LIP_LINE_CLEAR * closed)
-            if inputs.lip_rgb is not None:
+            if parted is not None:
                 # parted lips: only the edge's own pixel blends lip and cavity, the opening keeps its full size
-                open_ = smoothstep(2.0 * lw, 4.0 * lw, gap)
-                alpha = alpha + (0.5 * (1.0 - edge.abs()).clamp(min=0.0) - alpha) * open_
+                alpha = alpha + (0.5 * (1.0 - edge.abs()).clamp(min=0.0) - alpha) * parted
             alpha = alpha.unsqueeze(-1)
             colour[m_mouth] = colour[m_mouth] * (1 - alpha) + col * alpha
         rgb = (colour.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         return rgb, mask
 
 
-def rim_colour(u: torch.Tensor, gap: torch.Tensor, line_width: float, lip_rgb: torch.Tensor | None) -> torch.Tensor:
+def rim_colour(u: torch.Tensor, parted: torch.Tensor | None, lip_rgb: torch.Tensor | None) -> torch.Tensor:
     """Colour of the lip-line bands, ``(n, 3)``: the dark line of closed lips (:func:`mouth_colour`) turning into the
-    inner lip (``lip_rgb`` · :data:`INNER_LIP_SHADE`) as the lips part (``gap`` from 2 to 4 ``line_width`` px)."""
+    inner lip (``lip_rgb`` · :data:`INNER_LIP_SHADE`) as the lips part (``parted`` from 0 to 1, per band pixel)."""
     col = mouth_colour(u)
-    if lip_rgb is None:
+    if lip_rgb is None or parted is None:
         return col
     inner = lip_rgb.to(col) * INNER_LIP_SHADE
-    open_ = smoothstep(2.0 * line_width, 4.0 * line_width, gap).unsqueeze(-1)
-    return col + (inner - col) * open_
+    return col + (inner - col) * parted.unsqueeze(-1)
 
 
 def mouth_colour(u: torch.Tensor) -> torch.Tensor:

@@ -83,8 +83,8 @@ void main() {{
         col = mix(p3.rgb, vec3(a0.z, a0.w, a1.z), synth);
     }} else if (m_mouth > 0.5) {{
         float lw = max(1.0, LIP_LINE * ipd);
-        vec3 synth_col = mouth_colour(a2.x);
-        synth_col = mix(synth_col, lip.rgb * INNER_LIP_SHADE, lip.a * ss(2.0 * lw, 4.0 * lw, gap));
+        float parted = lip.a * ss(2.0 * lw, 4.0 * lw, gap);  // 0: a closed-lip line, 1: lips 2-4 line widths apart
+        vec3 synth_col = mix(mouth_colour(a2.x), lip.rgb * INNER_LIP_SHADE, parted);
         vec3 own = p3.rgb;
         float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
         vec3 m = mix(own, synth_col, synth);
@@ -92,7 +92,7 @@ void main() {{
         float edge = min(dist, gap - dist);
         float alpha = clamp(edge + 0.5 + 0.5 * lw * closed, 0.0, 1.0);
         alpha *= 1.0 - LIP_LINE_CLEAR * closed;
-        alpha = mix(alpha, 0.5 * max(1.0 - abs(edge), 0.0), lip.a * ss(2.0 * lw, 4.0 * lw, gap));
+        alpha = mix(alpha, 0.5 * max(1.0 - abs(edge), 0.0), parted);
         col = mix(col, m, alpha);
     }}
     colour_out = vec4(clamp(col, 0.0, 1.0), 1.0);
