@@ -69,7 +69,7 @@ def lip_sync_from_phones(
         audio: the speech ``(waveform, sample_rate)`` the phones time: louder syllables open wider.
     """
     from ..speech.visemes import viseme_targets
-    from .teacher import TeacherConfig, teacher_motion
+    from .teacher import SPEECH_OWNED, TeacherConfig, teacher_motion
 
     n = motion.num_frames
     teacher = teacher_motion(
@@ -82,7 +82,9 @@ def lip_sync_from_phones(
         generator=torch.Generator().manual_seed(0),  # only its deterministic lip/jaw channels are used
         config=TeacherConfig(articulation_scale=articulation),
     )
+    # the visemes' channels and the expression's channels that recede while speaking (chin raise, lip press)
     mouth = viseme_targets().abs().sum(0) > 0
+    mouth[[ARKIT_INDEX[name] for name in SPEECH_OWNED]] = True
     blendshapes = motion.blendshapes.clone()
     blendshapes[:, mouth] = teacher.blendshapes[:, mouth].to(blendshapes)
     return replace(motion, blendshapes=blendshapes)

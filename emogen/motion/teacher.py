@@ -8,8 +8,9 @@ usable fallback whenever phone timings are known (TTS, forced alignment). It com
   and, when the speech itself is given, on louder (stressed) syllables (:func:`emogen.speech.visemes.loudness_gain`);
 * **expression** — an ARKit-52 expression track supplied by the caller (the control layer's ``ExpressionPrior``;
   kept out of this module so ``emogen`` never imports ``emogen.controls``), blended with the visemes by a "screen"
-  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening and lower-lip depression drop to a quarter while
-  speaking so speech owns the jaw;
+  blend ``1 − (1 − a)(1 − b)``; the expression's own jaw opening, lower-lip depression and lip closers (chin raise,
+  lip press and roll) drop to a quarter while speaking so speech owns the jaw and the lips, and everything in the
+  expression that parts the lips (a smile's lifted upper lip, a jaw drop) gives way on /p b m/ so the lips meet;
 * **blinks** — a renewal process with gamma-distributed intervals (shape 2: irregular, never periodic) at
   17 blinks/min at rest and 26/min in conversation (Bentivoglio et al. 1997, "Analysis of blink rate patterns in
   normal subjects", Movement Disorders 12), faster with arousal, more likely in pauses; each blink closes in
@@ -44,6 +45,7 @@ from .procedural import bumps, gaze_fixations, head_sway, ou_process, sample_bli
 from .track import MotionTrack
 
 __all__ = [
+    "LIP_PARTING",
     "SPEECH_OWNED",
     "UTTERANCE_GAP",
     "TeacherConfig",
@@ -58,8 +60,31 @@ __all__ = [
 _SAD, _SURPRISED = LABELS.index("sad"), LABELS.index("surprised")
 
 
-#: Channels of the expression that recede while speaking (to ``TeacherConfig.expression_jaw_speaking``).
-SPEECH_OWNED = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")
+#: Channels of the expression that recede while speaking (to ``TeacherConfig.expression_jaw_speaking``): its own
+#: mouth opening (a surprised jaw drop, a smile's parted lips) and the lip closers (AU17 chin raise, AU24 lip press,
+#: AU28 lip roll), which hold the lips together against the jaw — a sad or angry speaker still parts the lips on
+#: every vowel (the visemes bring their own closures for /p b m/).
+SPEECH_OWNED = (
+    "jawOpen",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthClose",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+)
+#: Channels of the expression that part the lips; they give way on bilabial closures (/p b m/).
+LIP_PARTING = (
+    "jawOpen",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "mouthFunnel",
+)
 #: Pauses shorter than this (s) count as speech for :data:`SPEECH_OWNED`: the expression's own mouth opening comes
 #: back between utterances, not in every gap between words.
 UTTERANCE_GAP = 0.6
@@ -85,8 +110,9 @@ class TeacherConfig:
         blink_arousal_gain: relative change of the rate per unit arousal.
         articulation_arousal_gain: relative change of viseme amplitude per unit arousal.
         articulation_scale: overall amplitude of the visemes (1 = the viseme table's shapes).
-        expression_jaw_speaking: share of the expression's own jaw opening and lower-lip depression kept while
-            speaking (speech owns them: a surprised speaker articulates, the wide jaw drop shows in the pauses).
+        expression_jaw_speaking: share of the expression's :data:`SPEECH_OWNED` channels (its own jaw opening,
+            lower-lip depression and lip closers) kept while speaking (speech owns them: a surprised speaker
+            articulates, the wide jaw drop shows in the pauses).
         loudness_exponent: how strongly a syllable's opening follows its vowel's amplitude relative to the
             utterance's median vowel (``loudness_gain``; used when the speech's audio is given).
         loudness_limits: smallest and largest such scale.
@@ -277,17 +303,16 @@ def teacher_motion(
         gain = loudness_gain(
             lip_phones, audio[0], audio[1], exponent=config.loudness_exponent, limits=config.loudness_limits
         )
-    visemes = (
-        phones_to_arkit(lip_phones, fps, num_frames=num_frames, segment_gain=gain)
-        if phones
-        else torch.zeros(num_frames, 52)
-    )
+    visemes, closure = phones_to_arkit(lip_phones, fps, num_frames=num_frames, segment_gain=gain, return_closure=True)
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
     # speech owns the jaw and the lower lip: the expression's own opening (a surprised jaw drop, a smile's parted
     # lips) recedes while speaking and returns in the pauses; the upper lip's lift (a smile's teeth) stays
     owned = [ARKIT_INDEX[name] for name in SPEECH_OWNED]
     expr[:, owned] *= (1.0 - (1.0 - config.expression_jaw_speaking) * within_speech(active, fps))[:, None]
+    # ... except on /p b m/: the lips meet whatever the expression does (a smiling or disgusted speaker too)
+    parting = [ARKIT_INDEX[name] for name in LIP_PARTING]
+    expr[:, parting] *= (1.0 - closure)[:, None]
     blend = 1.0 - (1.0 - visemes) * (1.0 - expr)
 
     # eyebrows on stressed syllables

@@ -304,7 +304,8 @@ def phones_to_arkit(
     segment_gain: Sequence[float] | None = None,
     alphabet: str = "auto",
     chunk_frames: int = 4096,
-) -> torch.Tensor:
+    return_closure: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Per-frame ARKit-52 mouth/jaw weights for a phone sequence, with Cohen–Massaro coarticulation.
 
     Frame ``i`` lies at ``i / fps`` seconds (as in :class:`~emogen.emotion.EmotionTrack`).
@@ -319,10 +320,12 @@ def phones_to_arkit(
             stressed syllables open wider: :func:`loudness_gain`); ``None`` = 1 for every phone.
         alphabet: ``"espeak"``, ``"arpabet"`` or ``"auto"`` (:func:`detect_alphabet` on the whole sequence).
         chunk_frames: frames processed at once (memory stays bounded for long inputs).
+        return_closure: also return the bilabial closure, `(frames,)` in [0, 1]: 1 while /p b m/ dominate the
+            coarticulation (the lips must meet there, whatever else lifts or lowers them).
 
     Returns:
         `torch.Tensor` of shape `(frames, 52)`, float32 in [0, 1], in :data:`emogen.arkit.ARKIT_BLENDSHAPES` order;
-        only jaw, mouth and tongue columns are non-zero.
+        only jaw, mouth and tongue columns are non-zero. With ``return_closure``: ``(weights, closure)``.
     """
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}.")
@@ -335,8 +338,9 @@ def phones_to_arkit(
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}.")
     out = torch.zeros(num_frames, NUM_BLENDSHAPES)
+    closed = torch.zeros(num_frames)
     if not phones:
-        return out
+        return (out, closed) if return_closure else out
     if alphabet == "auto":
         alphabet = detect_alphabet([p.phone for p in phones])
     table = viseme_targets()
@@ -374,4 +378,6 @@ def phones_to_arkit(
         closure = (2.0 * weight[:, bilabial[lo:hi]].sum(-1).float()).clamp(max=1.0)  # closed while it dominates
         chunk[:, close] = torch.maximum(chunk[:, close], closure * chunk[:, jaw])
         out[f0 : f0 + len(t)] = chunk
-    return out.clamp(0.0, 1.0)
+        closed[f0 : f0 + len(t)] = closure
+    out = out.clamp(0.0, 1.0)
+    return (out, closed) if return_closure else out

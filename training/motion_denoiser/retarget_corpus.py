@@ -7,9 +7,12 @@ current prior's multiplied in, channel by channel::
 
     1 − m_new = (1 − m_old) · (1 − e_new) / (1 − e_old)
 
-This is exact for every channel except ``jawOpen`` and ``mouthLowerDown*``, whose expression term the teacher scales by
-``TeacherConfig.expression_jaw_speaking`` = s while speaking (the speaking mask is not stored; the midpoint factor
-(1 + s) / 2 is used: an error of at most (1 − s) / 2 · |Δ prior|, with s = 0.25 at most 0.375 · Δ).
+This is exact for every channel except the speech-owned ones (``SPEECH_OWNED``: jaw, lower-lip depression and the
+lip closers), whose expression term the teacher scales by ``TeacherConfig.expression_jaw_speaking`` = s while
+speaking (the speaking mask is not stored; the midpoint factor (1 + s) / 2 is used: an error of at most
+(1 − s) / 2 · |Δ prior|, with s = 0.25 at most 0.375 · Δ), and the lip-parting ones (``LIP_PARTING``), whose
+expression term gives way on /p b m/ (the closure is not stored either: on those frames the retargeted value can be
+off by as much as the expression term). Regenerating the corpus (``make_corpus.py``) is exact.
 Where the old prior saturated a channel (``e_old`` ≥ 0.999) nothing can be divided out: those frames take the new
 prior's value alone, losing the brow bump or viseme there; the script reports how many such values there were. Usage::
 

@@ -84,6 +84,28 @@ def test_speech_owns_the_jaw_of_a_wide_open_expression():
     assert jaw[t > 3.2].min() > 0.85
 
 
+def test_a_sad_speaker_parts_the_lips():
+    """The chin raise and lip press of sadness or anger (AU17, AU24) hold the lips together; within an utterance
+    they recede like the expression's jaw, so each vowel parts the lips, and they return after it."""
+    n = 100
+    phones = phones_alternating(2.4)
+    expression = torch.zeros(n, 52)
+    closers = ("mouthShrugLower", "mouthShrugUpper", "mouthPressLeft", "mouthPressRight", "mouthRollUpper")
+    for name in closers:
+        expression[:, ARKIT_INDEX[name]] = 0.6
+    expression[:, ARKIT_INDEX["mouthFrownLeft"]] = 0.8  # corners down: not a closer, stays while speaking
+    m = teacher_motion(
+        n, phones=phones, emotion=constant_track("sad", 1.0, n), expression=expression,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    t = torch.arange(n) / FPS
+    in_vowel = (t > 0.3) & (t < 2.0) & ((t % 0.6) > 0.15) & ((t % 0.6) < 0.3)
+    for name in ("mouthShrugLower", "mouthShrugUpper", "mouthRollUpper"):
+        assert m.blendshape(name)[in_vowel].max() < 0.6 * 0.25 + 0.05, name  # 0.6 if the closer stayed
+        assert m.blendshape(name)[t > 3.2].min() > 0.55, name
+    assert m.blendshape("mouthFrownLeft")[in_vowel].min() > 0.75
+
+
 def test_blinks_rate_arousal_and_irregularity():
     n = int(300 * FPS)  # five minutes
     calm = sample_blinks(n, FPS, 17.0, torch.Generator().manual_seed(0))
@@ -162,3 +184,65 @@ def test_a_fading_vowel_closes_as_it_fades():
     m = teacher_motion(30, phones=phones, audio=(voice, sr), generator=torch.Generator().manual_seed(0))
     jaw = m.blendshape("jawOpen")
     assert jaw[round(0.65 * FPS)] < 0.75 * jaw[round(0.4 * FPS)], jaw
+
+
+def test_lip_sync_from_phones_takes_the_teachers_mouth():
+    """Text input's lips: the visemes and the speech-owned expression channels come from the teacher, the rest of
+    the predicted motion (brows, head) is kept."""
+    from emogen.motion.shaping import lip_sync_from_phones
+    from emogen.motion.track import MotionTrack
+
+    n = 100
+    phones = phones_alternating(2.4)
+    predicted = torch.full((n, 52), 0.5)  # a model that keeps the chin raised and the lips pressed throughout
+    motion = MotionTrack(
+        blendshapes=predicted, head_rotation=torch.zeros(n, 3), head_translation=torch.zeros(n, 3),
+        gaze=torch.zeros(n, 2), fps=FPS,
+    )  # fmt: skip
+    expression = torch.zeros(n, 52)
+    expression[:, ARKIT_INDEX["mouthShrugLower"]] = 0.6
+    out = lip_sync_from_phones(motion, phones, constant_track("sad", 1.0, n), expression, articulation=1.0)
+    t = torch.arange(n) / FPS
+    in_vowel = (t > 0.3) & (t < 2.0) & ((t % 0.6) > 0.15) & ((t % 0.6) < 0.3)
+    assert out.blendshape("mouthShrugLower")[in_vowel].max() < 0.2  # 0.5 if the model's chin raise were kept
+    assert out.blendshape("jawOpen")[in_vowel].mean() > 0.2
+    assert torch.equal(out.blendshape("browInnerUp"), predicted[:, ARKIT_INDEX["browInnerUp"]])
+
+
+def test_lips_close_on_bilabials_whatever_the_emotion():
+    """Dual-path: the expression's lip parting (a smile's lifted upper lip, surprise's jaw drop, disgust's raised
+    upper lip) gives way on /b/ and /m/, so the lips meet there (measured on the rig's canonical face: inner-lip gap
+    over the template's); vowels still open wider than at rest."""
+    from emogen.controls import ExpressionPrior, resolve_emotion
+    from emogen.face.blendshapes import load_blendshapes
+
+    template, shapes, _ = load_blendshapes()
+    rest = float(template[13, 1] - template[14, 1])
+    phones, t = [], 0.0
+    while t + 0.6 <= 2.4:
+        phones += [
+            PhoneSegment("b", t, t + 0.1),
+            PhoneSegment("'a:", t + 0.1, t + 0.35),
+            PhoneSegment("m", t + 0.35, t + 0.45),
+            PhoneSegment("_", t + 0.45, t + 0.6),
+        ]
+        t += 0.6
+    n = 75
+    tt = torch.arange(n) / FPS
+    on_b = ((tt % 0.6) > 0.03) & ((tt % 0.6) < 0.08) & (tt < 2.2)
+    on_m = ((tt % 0.6) > 0.38) & ((tt % 0.6) < 0.43) & (tt < 2.2)
+    on_a = ((tt % 0.6) > 0.2) & ((tt % 0.6) < 0.3) & (tt < 2.2)
+    for label in ("neutral", "happy", "surprised", "fearful", "disgusted"):
+        track = resolve_emotion(label if label == "neutral" else f"{label}:1.0", fps=FPS, num_frames=n)
+        m = teacher_motion(
+            n,
+            phones=phones,
+            emotion=track,
+            expression=ExpressionPrior()(track),
+            generator=torch.Generator().manual_seed(0),
+        )
+        v = template + torch.einsum("fk,kvc->fvc", m.blendshapes, shapes)
+        gap = v[:, 13, 1] - v[:, 14, 1] - rest
+        # 0.08 IPD (5 mm) apart on /b/ for a smiling speaker before the parting gave way
+        assert gap[on_b | on_m].max() < 0.03, (label, gap[on_b | on_m].max())
+        assert gap[on_a].mean() > 0.15, label
