@@ -21,9 +21,11 @@ Two tables, both data with their sources (no number here was fitted to a classif
   tightener: the red of the lips thinned, little change in width); it is approximated by rolling both lips in a
   little and pressing them. AU26 (a *relaxed* jaw drop) stops at jawOpen 0.8, about the 17 mm of pure hinge opening
   (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
-  Three entries are read from real faces through the landmarker the rig is built on (MediaPipe's blendshapes), never
-  from a classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile),
-  happiness's AU25 at E and the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
+  Four entries are read from real faces through the landmarker the rig is built on (MediaPipe), never from a
+  classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile),
+  happiness's AU25 at E, how far AU25 parts the lips (real broad smiles part them 12-20 mm, 0.19-0.32 inter-pupil
+  distances, median 0.22, over seven people's photos: at E the lower lip is pulled down, ``mouthLowerDown`` 1, with
+  a small jaw drop) and the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
 
 The prior of a state with label distribution ``p`` and intensity ``s`` is
 ``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
@@ -70,7 +72,7 @@ EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
     # 6+12: 12 at E, 6 at D, lips parted (25, the most frequent companion: Du et al. 2014) at E: real broad smiles
     # read mouthLowerDown 0.16 and mouthUpperUp 0.6 (medians, MediaPipe); with 25 at B ours read 0 and 0-0.3, the
-    # lower lip still covering the upper incisors' edges; at E 0-0.2 and 0-0.8 (median 0.4), the crowns showing
+    # lower lip still covering the upper incisors' edges; at E the crowns show, the lips as far apart as real smiles
     "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 1.0},
     # 1+4+15 with 17 (Du et al. 2014: 67 % of posers); 15 at E, 1 at D, 4 at C: the inner brows rise *and* knit
     "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0, "AU17": 0.6},
@@ -111,8 +113,9 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     "AU20": {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0},
     "AU23": {"mouthRollUpper": 0.3, "mouthRollLower": 0.3, "mouthPressLeft": 0.2, "mouthPressRight": 0.2},
     "AU24": {"mouthPressLeft": 1.0, "mouthPressRight": 1.0},
-    # lips part with (almost) no jaw drop: 25A is a gap under 2 mm (FACS manual)
-    "AU25": {"jawOpen": 0.05, "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25},
+    # lips part, mostly by the lower lip (25A is a gap under 2 mm, FACS manual); at E as wide as in real broad smiles:
+    # 0.19-0.32 IPD between the inner lips (seven people's photos, median 0.22; the rig's happy gives 0.20)
+    "AU25": {"jawOpen": 0.1, "mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0},
     "AU26": {"jawOpen": 0.8},
     # AU27 pulls the jaw down as far as it goes: the rig's full jawOpen (≈ 21 mm at the incisors)
     "AU27": {"jawOpen": 1.0},

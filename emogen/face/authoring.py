@@ -299,7 +299,7 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
         wc = lip_corner_weights(s)
         f[f"mouthSmile{side}"] = a.deform(
             [
-                (lips, wc[:, None] * np.array([s * 0.10, 0.14, -0.045])),
+                (lips, wc[:, None] * np.array([s * 0.14, 0.14, -0.045])),
                 (a.near(s * 0.42, -0.78, 0.1), [s * 0.015, 0.035, 0.02]),
             ],
             radius=0.5,
@@ -320,7 +320,9 @@ def author_blendshapes(vertices: np.ndarray | None = None) -> np.ndarray:
         f[f"mouthStretch{side}"] = a.deform(
             [(lips, wc[:, None] * np.array([s * 0.11, -0.015, -0.02]))], radius=0.45, anchors=other_corner
         )
-        ws_lo = a.side(a.lower_lip, s)
+        # AU16: the lower lip pulled down on its side, exposing the lower teeth; the corner (held by the modiolus)
+        # stays, so the lip bows down between the corners
+        ws_lo = a.side(a.lower_lip, s) * a.lip_taper(a.lower_lip, 0.5)
         f[f"mouthLowerDown{side}"] = a.deform(
             [(a.lower_lip, ws_lo[:, None] * np.array([0.0, -0.10, 0.01]))], radius=0.3, anchors=a.upper_lip
         )

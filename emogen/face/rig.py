@@ -147,13 +147,21 @@ def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, t
 
     width_unit = width(both) - width(template)
     widen = width(face_v) - width(template)
-    gy = float(np.clip(lift / (smile * lift_unit), 0.6, 2.0)) if lift_unit > 1e-6 else 1.0
+    # The vertical gain acts on the corners, fading to 1 at the lips' centre (by lateral distance): what a broad
+    # smile lifts more than the fields is the corners; scaling the centre too would take a smiling photo's upper
+    # lip down too far, lengthening its neutral upper lip (and leaving the gums bare when it smiles again).
+    d = both - template
+    corner_up = float(d[[61, 291], 1].mean())
+    centre_up = float(d[[13, 14], 1].mean())
+    x = template[:, 0] - template[[61, 291], 0].mean()
+    profile = np.clip(np.abs(x) / (0.5 * width(template)), 0.0, 1.0) ** 2
+    gy = float(np.clip((lift / smile + centre_up) / corner_up, 0.6, 2.0)) if lift_unit > 1e-6 else 1.0
     gx = float(np.clip(widen / (smile * width_unit), 0.2, 0.5)) if width_unit > 1e-6 else 1.0
     logger.debug("smile gains x %.2f y %.2f (lift %.3f, widening %.3f IPD at smile %.2f)", gx, gy, lift, widen, smile)
     for k in (kl, kr):
         shapes[k, :, 0] *= gx
-        shapes[k, :, 1:] *= gy
-    return max(0.0, lift - smile * gy * lift_unit)
+        shapes[k, :, 1:] *= (1.0 + (gy - 1.0) * profile)[:, None]
+    return max(0.0, lift - smile * (gy * corner_up - centre_up))
 
 
 def _lower_corners(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray, residual: float | None) -> np.ndarray:

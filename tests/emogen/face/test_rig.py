@@ -165,3 +165,48 @@ def test_gaze_to_blendshapes():
     w = gaze_to_blendshapes(torch.tensor([[0.2, -0.1]]))[0]
     assert w[ARKIT_INDEX["eyeLookOutLeft"]] > 0 and w[ARKIT_INDEX["eyeLookInRight"]] > 0
     assert w[ARKIT_INDEX["eyeLookUpLeft"]] > 0 and w[ARKIT_INDEX["eyeLookDownLeft"]] == 0
+
+
+def test_full_smile_matches_real_smile_geometry():
+    """The happy prototype on the canonical face, measured like real photos (MediaPipe landmarks, IPD units): a
+    broad smile widens the mouth, lifts the corners above the lips' centre and parts the lips over the teeth.
+    Real broad smiles of seven people against eight neutral faces: width +0.28, corner lift +0.10, lip gap
+    0.19-0.32 (weights/face_rig/README.md); before the smile fields were re-measured the prototype gave +0.19,
+    +0.06 and 0.10 (a flat, grimace-like slit)."""
+    from emogen.controls import ExpressionPrior, resolve_emotion
+
+    template, shapes, _ = load_blendshapes()
+    w = ExpressionPrior()(resolve_emotion("happy"))[0]
+    v0, v1 = template, template + torch.einsum("k,kvc->vc", w, shapes)
+
+    def measure(v):
+        width = v[291, 0] - v[61, 0]
+        lift = (v[291, 1] + v[61, 1]) / 2 - (v[13, 1] + v[14, 1]) / 2
+        return float(width), float(lift), float(v[13, 1] - v[14, 1])
+
+    (w0, l0, g0), (w1, l1, g1) = measure(v0), measure(v1)
+    assert 0.22 < w1 - w0 < 0.34
+    assert 0.07 < l1 - l0 < 0.16
+    assert 0.15 < g1 - g0 < 0.32
+    # AU16 (mouthLowerDown) bows the lower lip down between the corners; the corners stay
+    down = shapes[ARKIT_INDEX["mouthLowerDownLeft"]] + shapes[ARKIT_INDEX["mouthLowerDownRight"]]
+    assert down[14, 1] < -0.08 and down[[61, 291], 1].abs().max() < 0.03  # (0.09 before: the whole lip went down)
+
+
+def test_smiling_photo_calibrates_the_corners_not_the_lip_centre():
+    """A broad smile lifts the corners more than the smile fields explain: the rig scales the fields' vertical part
+    up at the corners; at the lips' centre it keeps the fields' amplitude (scaling it too moved the neutral upper
+    lip down, lengthening it, and bared the gums when the face smiled again)."""
+    from emogen.face.rig import _calibrate_smile
+
+    template, shipped, _ = load_blendshapes()
+    template, shipped = template.double().numpy(), shipped.double().numpy()
+    kl, kr = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]
+    rest = np.zeros(NUM_BLENDSHAPES)
+    rest[[kl, kr]] = 0.9
+    photo = template + 0.9 * (shipped[kl] + shipped[kr])
+    photo[[61, 291], 1] += 0.06  # corners lifted beyond what the fields explain
+    shapes = shipped.copy()
+    _calibrate_smile(shapes, rest, photo, template)
+    assert shapes[kl, 291, 1] > 1.2 * shipped[kl, 291, 1]
+    assert shapes[kl, 13, 1] == pytest.approx(shipped[kl, 13, 1], rel=0.02)
