@@ -212,3 +212,27 @@ def test_turned_face_foreshortens_the_far_side():
         ext.append(np.ptp(xs) if len(xs) else 0)
     near, far = max(ext), min(ext)
     assert far < 0.8 * near
+
+
+def test_brow_raise_lifts_a_shaded_eye_cover_fold(astro):
+    """AU1+2 stretch the fold between the upper lid and the brow; where the photo has it in shadow, the forehead
+    layers brighten it towards the skin above the brow (so the warp does not draw a dark band of eye shadow)."""
+    photo, pts, ipd, ident = astro
+    photo, pts, ipd = np.repeat(np.repeat(photo, 2, 0), 2, 1), pts * 2 + 0.5, ipd * 2  # IPD ≈ 86 px
+    shaded = photo.copy()
+    band = np.zeros(photo.shape[:2], bool)
+    for lid, brow in ((159, 52), (386, 282)):  # upper-lid middle, brow lower edge (subject's right, left)
+        x, y0, y1 = pts[lid, 0], pts[brow, 1], pts[lid, 1]
+        band[int(y0 + 0.2 * (y1 - y0)) : int(y1 - 0.2 * (y1 - y0)), int(x - 0.15 * ipd) : int(x + 0.15 * ipd)] = True
+    shaded[band] = (shaded[band] * 0.35).astype(np.uint8)
+    plain = W.expression_layers(photo, pts, ipd, ident)
+    lay = W.expression_layers(shaded, pts, ipd, ident, seed=plain.seed)
+    lift = (lay.forehead_au1 + lay.forehead_au2) - (plain.forehead_au1 + plain.forehead_au2)
+    assert lift[band].mean() > 0.15  # 0 without the eye-cover term
+    assert lift.max() < 0.31
+    # rendered with the brows raised, the band comes back towards its unshaded luminance
+    out = W.apply_layers(shaded, lay, {"forehead_au1": 1.0, "forehead_au2": 1.0}).astype(float)
+    assert out[band].mean() > 1.15 * shaded[band].astype(float).mean()
+    # nothing on the eyes themselves
+    eye_y = pts[[468, 473], 1].mean()
+    assert np.abs(lift[int(eye_y) :]).max() < 1e-3

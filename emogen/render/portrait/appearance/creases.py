@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from .analysis import _BROW_UPPER, _EYE_INNER, _F32, _LINE_MIN, Light, _FaceMap, _Noise1D, _profile, _rng, _smoothstep
+from .analysis import (
+    _BROW_LOWER,
+    _BROW_UPPER,
+    _EYE_INNER,
+    _F32,
+    _LINE_MIN,
+    Light,
+    _FaceMap,
+    _Noise1D,
+    _profile,
+    _rng,
+    _smoothstep,
+)
 
 
 @dataclass
@@ -279,6 +292,67 @@ def _forehead(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
     # AU1 raises the inner brows: its share of the lines is the medial forehead; AU2 the lateral rest
     cen_map = np.exp(-0.5 * (fm.U / 0.3) ** 2).astype(_F32)
     return total * cen_map, total * (1 - cen_map)
+
+
+def _eye_cover(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
+    """AU1/AU2 unfold the eye cover fold: the skin between the upper lid and the brow, folded and shaded under the
+    brow at rest, is stretched up and "exposed" (FACS: AU1+2 stretch the skin below the brow, the eye cover fold is
+    stretched up). Warping the photo stretches that shaded fold into a tall dark band (eye shadow); this layer
+    lifts it towards the lighting of the skin above the brow on the same side (85 % of it: the fold stays a little
+    darker, it is concave). Positive, at most +0.3 (a larger gain saturates the skin colour); split like the
+    forehead lines into the share the inner brow (AU1) and the outer brow (AU2) stretch.
+
+    Returns:
+        ``(inner, outer)`` shading maps.
+    """
+    from ....face.blendshapes import face_topology
+
+    g = face_topology().groups
+    fp, fm = ctx.ident, ctx.fm
+    gray = np.exp(ctx.logy) - 0.03
+    local = cv2.GaussianBlur(gray, (0, 0), max(0.025 * ctx.ipd, 0.3))
+    inner_map = np.zeros(gray.shape, _F32)
+    outer_map = np.zeros(gray.shape, _F32)
+    sides = ((g.right_eye_upper, _BROW_LOWER[0], _BROW_UPPER[0]), (g.left_eye_upper, _BROW_LOWER[1], _BROW_UPPER[1]))
+    for lid_ids, lower, upper in sides:
+        lid = fp[list(lid_ids), :2]
+        lid = lid[np.argsort(lid[:, 0])]
+        bl = fp[list(lower), :2]
+        bl = bl[np.argsort(bl[:, 0])]
+        bu = fp[list(upper), :2]
+        x0, x1 = float(bl[:, 0].min()), float(bl[:, 0].max())
+        box = (fm.U > x0 - 0.1) & (fm.U < x1 + 0.1) & (fm.V > lid[:, 1].min() - 0.05) & (fm.V < bu[:, 1].max() + 0.4)
+        if box.sum() < 4:
+            continue
+        u, v = fm.U[box], fm.V[box]
+        y_lid = np.interp(u, lid[:, 0], lid[:, 1])
+        y_brow = np.interp(u, bl[:, 0], bl[:, 1])
+        t = (v - y_lid) / np.maximum(y_brow - y_lid, 1e-3)
+        feather = 0.06
+        band = (
+            _smoothstep(0.1, 0.35, t)
+            * (1 - _smoothstep(0.85, 1.05, t))
+            * _smoothstep(x0 - feather, x0 + feather, u)
+            * (1 - _smoothstep(x1 - feather, x1 + feather, u))
+        )
+        # the reference: skin just above this brow (robust), else the whole face's skin
+        above = (fm.V > bu[:, 1].max() + 0.08) & (fm.V < bu[:, 1].max() + 0.3)
+        above &= (fm.U > x0) & (fm.U < x1) & (ctx.skin > 0.5)
+        ref_pool = local[above] if above.sum() > 20 else local[ctx.skin > 0.5]
+        if ref_pool.size < 20:
+            continue
+        target = 0.85 * float(np.median(ref_pool))
+        lift = np.clip(target / np.maximum(local[box], 1e-3) - 1.0, 0.0, 0.3) * band
+        # the inner brow (AU1) stretches the medial fold, the outer brow (AU2) the lateral
+        lateral = np.clip((np.abs(u) - min(abs(x0), abs(x1))) / max(x1 - x0, 1e-3), 0.0, 1.0)
+        inner_map[box] = lift * (1 - lateral)
+        outer_map[box] = lift * lateral
+    sigma = max(0.02 * ctx.ipd, 0.3)
+    above_eyes = _smoothstep(0.03, 0.07, fm.V - fp[[468, 473], 1].max()).astype(_F32)  # the blur stays off the eyes
+    return (
+        (cv2.GaussianBlur(inner_map, (0, 0), sigma) * above_eyes).astype(_F32),
+        (cv2.GaussianBlur(outer_map, (0, 0), sigma) * above_eyes).astype(_F32),
+    )
 
 
 def _glabella(ctx: _Ctx) -> np.ndarray:

@@ -24,7 +24,7 @@ from .analysis import (
     estimate_light,
     valley_response,
 )
-from .creases import _Ctx, _forehead, _glabella, _nose, _softclip
+from .creases import _Ctx, _eye_cover, _forehead, _glabella, _nose, _softclip
 from .folds import _chin, _crows_feet, _lower_lid, _nasolabial
 
 
@@ -223,6 +223,10 @@ def expression_layers(
     maps["chin"] = _chin(ctx)
     for k, v in maps.items():
         maps[k] = _softclip(v * skin)
+    # the brows' raise also unfolds the eye cover fold (not a crease: lighter, not clipped like one)
+    cover_inner, cover_outer = _eye_cover(ctx)
+    maps["forehead_au1"] = maps["forehead_au1"] + cover_inner
+    maps["forehead_au2"] = maps["forehead_au2"] + cover_outer
     flush, pallor = _colour_layers(ctx, rgb)
     left = np.clip(0.5 + fm.U / 0.08, 0, 1).astype(_F32)
     left = _blur(left, 0.02 * ipd)
