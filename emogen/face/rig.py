@@ -323,10 +323,13 @@ class FaceRig(nn.Module):
         rest = np.clip((rest - base) / (1.0 - base), 0.0, 1.0)
         if relative:
             # MediaPipe never scores cheekSquint (AU6), so a laughing photo's raised cheeks and narrowed eyes would
-            # stay in every expression: infer it from the smile and the lower-lid squint that come with it.
+            # stay in every expression: infer it from the smile and the lower-lid squint that come with it (the
+            # squint above what relaxed eyes score, _REST_BASELINE: a smiling photo with open eyes keeps them)
+            floor = _REST_BASELINE["eyeSquint"]
             for side in ("Left", "Right"):
                 smile, squint = raw[ARKIT_INDEX[f"mouthSmile{side}"]], raw[ARKIT_INDEX[f"eyeSquint{side}"]]
-                au6 = 0.8 * float(np.clip((smile - 0.3) / 0.5, 0, 1)) * float(np.clip(squint / 0.6, 0, 1))
+                narrowed = float(np.clip((squint - floor) / (0.6 - floor), 0, 1))
+                au6 = 0.8 * float(np.clip((smile - 0.3) / 0.5, 0, 1)) * narrowed
                 rest[ARKIT_INDEX[f"cheekSquint{side}"]] = max(rest[ARKIT_INDEX[f"cheekSquint{side}"]], au6)
         for side in ("Left", "Right"):
             # eyes in photos are open unless the detector is sure they are not

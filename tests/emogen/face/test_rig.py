@@ -215,3 +215,12 @@ def test_smiling_photo_calibrates_the_corners_not_the_lip_centre():
     _calibrate_smile(shapes, rest, photo, template)
     assert shapes[kl, 291, 1] > 1.2 * shipped[kl, 291, 1]
     assert shapes[kl, 13, 1] == pytest.approx(shipped[kl, 13, 1], rel=0.02)
+
+
+def test_cheek_raise_of_a_smiling_photo_needs_narrowed_eyes(rig):
+    """MediaPipe never scores cheekSquint; the rig infers the photo's AU6 from its smile and the lower-lid squint
+    *above* what relaxed eyes score (eyeSquint ≈ 0.3): the astronaut smiles broadly (0.9) with open eyes (squint
+    0.35 on average), so little AU6 is taken out of her neutral and its eyes are not opened wider than hers (0.56
+    and 0.37 before; now 0.31 on the side that squints a little, 0 on the other)."""
+    au6 = [float(rig.rest_weights[ARKIT_INDEX[f"cheekSquint{side}"]]) for side in ("Left", "Right")]
+    assert min(au6) >= 0.0 and max(au6) < 0.4 and sum(au6) < 0.5, au6
