@@ -139,7 +139,6 @@ def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, t
     if smile < 0.3:
         return None
     both = template + shapes[kl] + shapes[kr]
-    lift_unit = _corner_lift(both) - _corner_lift(template)
     lift = _corner_lift(face_v) - _corner_lift(template)
 
     def width(v: np.ndarray) -> float:
@@ -155,7 +154,7 @@ def _calibrate_smile(shapes: np.ndarray, rest: np.ndarray, face_v: np.ndarray, t
     centre_up = float(d[[13, 14], 1].mean())
     x = template[:, 0] - template[[61, 291], 0].mean()
     profile = np.clip(np.abs(x) / (0.5 * width(template)), 0.0, 1.0) ** 2
-    gy = float(np.clip((lift / smile + centre_up) / corner_up, 0.6, 2.0)) if lift_unit > 1e-6 else 1.0
+    gy = float(np.clip((lift / smile + centre_up) / corner_up, 0.6, 2.0)) if corner_up > 1e-6 else 1.0
     gx = float(np.clip(widen / (smile * width_unit), 0.2, 0.5)) if width_unit > 1e-6 else 1.0
     logger.debug("smile gains x %.2f y %.2f (lift %.3f, widening %.3f IPD at smile %.2f)", gx, gy, lift, widen, smile)
     for k in (kl, kr):

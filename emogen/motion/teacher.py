@@ -306,8 +306,9 @@ def teacher_motion(
     visemes, closure = phones_to_arkit(lip_phones, fps, num_frames=num_frames, segment_gain=gain, return_closure=True)
     visemes = (visemes * articulation[:, None]).clamp(0, 1)
     expr = torch.zeros(num_frames, NUM_BLENDSHAPES) if expression is None else expression.float().cpu().clone()
-    # speech owns the jaw and the lower lip: the expression's own opening (a surprised jaw drop, a smile's parted
-    # lips) recedes while speaking and returns in the pauses; the upper lip's lift (a smile's teeth) stays
+    # speech owns the jaw and the lips: the expression's own opening (a surprised jaw drop, a smile's parted lips)
+    # and its lip closers (a sad chin raise, an angry lip press) recede while speaking and return in the pauses; the
+    # upper lip's lift (a smile's teeth) stays
     owned = [ARKIT_INDEX[name] for name in SPEECH_OWNED]
     expr[:, owned] *= (1.0 - (1.0 - config.expression_jaw_speaking) * within_speech(active, fps))[:, None]
     # ... except on /p b m/: the lips meet whatever the expression does (a smiling or disgusted speaker too)
