@@ -120,9 +120,10 @@ def shade_mouth(
     def lin(lab) -> torch.Tensor:
         return srgb_to_linear(lab_to_srgb(torch.tensor(lab)).to(dev, dt))
 
-    teeth = lin(TEETH_LAB)
     if teeth_color is not None:
         teeth = srgb_to_linear(torch.as_tensor(teeth_color, dtype=dt, device=dev))
+    else:
+        teeth = lin(TEETH_LAB)
 
     def ss(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
         t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -16,6 +15,7 @@ from .analysis import (
     _F32,
     _LINE_MIN,
     Light,
+    _blur,
     _FaceMap,
     _Noise1D,
     _profile,
@@ -310,7 +310,7 @@ def _eye_cover(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
     g = face_topology().groups
     fp, fm = ctx.ident, ctx.fm
     gray = np.exp(ctx.logy) - 0.03
-    local = cv2.GaussianBlur(gray, (0, 0), max(0.025 * ctx.ipd, 0.3))
+    local = _blur(gray, 0.025 * ctx.ipd)
     inner_map = np.zeros(gray.shape, _F32)
     outer_map = np.zeros(gray.shape, _F32)
     sides = ((g.right_eye_upper, _BROW_LOWER[0], _BROW_UPPER[0]), (g.left_eye_upper, _BROW_LOWER[1], _BROW_UPPER[1]))
@@ -347,12 +347,9 @@ def _eye_cover(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
         lateral = np.clip((np.abs(u) - min(abs(x0), abs(x1))) / max(x1 - x0, 1e-3), 0.0, 1.0)
         inner_map[box] = lift * (1 - lateral)
         outer_map[box] = lift * lateral
-    sigma = max(0.02 * ctx.ipd, 0.3)
+    sigma = 0.02 * ctx.ipd
     above_eyes = _smoothstep(0.03, 0.07, fm.V - fp[[468, 473], 1].max()).astype(_F32)  # the blur stays off the eyes
-    return (
-        (cv2.GaussianBlur(inner_map, (0, 0), sigma) * above_eyes).astype(_F32),
-        (cv2.GaussianBlur(outer_map, (0, 0), sigma) * above_eyes).astype(_F32),
-    )
+    return (_blur(inner_map, sigma) * above_eyes).astype(_F32), (_blur(outer_map, sigma) * above_eyes).astype(_F32)
 
 
 def _glabella(ctx: _Ctx) -> np.ndarray:
