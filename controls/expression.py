@@ -78,8 +78,10 @@ EMFACS_PROTOTYPES: dict[str, dict[str, float]] = {
     "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0, "AU17": 0.6},
     # 1+2+5B+27: brows fully raised, the lids widen only slightly (5 no stronger than B, CK+), the jaw pulled wide
     # open — the posed, full-intensity variant (27 rather than a relaxed 26): real posed surprise opens the lips
-    # 22-40 mm (0.35-0.64 inter-pupil distances, two people), a relaxed jaw drop at most ≈ 17 mm
-    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.4, "AU25": 0.4, "AU27": 0.9},
+    # 22-40 mm (0.35-0.64 inter-pupil distances, two people), a relaxed jaw drop at most ≈ 17 mm. No 25 beyond
+    # what the jaw drop parts: the lips stay relaxed, the lower lip over the lower teeth as in real posed surprise
+    # (25 is mapped to the lower lip's depressor, which bares the lower teeth)
+    "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.4, "AU27": 0.9},
     # 1+2+4+5+20+25 (+26): brows raised and drawn together, upper lids raised, lips stretched and parted
     "fearful": {"AU1": 1.0, "AU2": 0.8, "AU4": 0.6, "AU5": 0.8, "AU20": 0.8, "AU25": 0.6, "AU26": 0.3},
     # 4+5+7+23+24: brows lowered and knit, upper lids raised, lower lids tensed, lips pressed and thinned

@@ -86,8 +86,11 @@ LIP_PARTING = (
     "mouthFunnel",
 )
 #: Pauses shorter than this (s) count as speech for :data:`SPEECH_OWNED`: the expression's own mouth opening comes
-#: back between utterances, not in every gap between words.
-UTTERANCE_GAP = 0.6
+#: back between utterances, not in every gap between words or sentences of one turn. Silent pauses fall into brief
+#: (< 0.2 s), medium (0.2-1 s, within a turn) and long (> 1 s, major boundaries) (Campione & Véronis 2002, "A
+#: large-scale multilingual study of silent pause duration", Speech Prosody; long pauses occur only in spontaneous
+#: speech).
+UTTERANCE_GAP = 1.0
 
 
 def within_speech(active: torch.Tensor, fps: float, gap: float = UTTERANCE_GAP) -> torch.Tensor:

@@ -78,7 +78,7 @@ class HeadAvatar(nn.Module):
     seams share it), ``skin_uv`` (S, 2), ``skin_faces`` (F, 3); ``mouth_*`` the fitted
     :class:`~emogen.head.mouth.MouthGeometry`, ``mouth_faces`` and ``lip_loop``; ``eye_centres`` (2, 3),
     ``eye_dirs`` (E, 3) unit eyeball directions, ``eye_faces``; ``iris_rgb``, ``sclera_rgb``, ``skin_rgb``,
-    ``hair_rgb`` (3,) sRGB colours; ``albedo`` (T, T, 3) and ``layers`` (T, T, 16) uint8 textures
+    ``hair_rgb`` (3,) sRGB colours; ``albedo`` (T, T, 3) and ``layers`` (T, T, 20) uint8 textures
     (:data:`~emogen.head.avatar.texture.LAYER_CHANNELS`).
     """
 

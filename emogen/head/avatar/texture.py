@@ -58,7 +58,11 @@ LAYER_CHANNELS = (
     "pallor_r",
     "pallor_g",
     "pallor_b",
-    "unused",
+    "cover_outer",  # the unfolded eye cover (ExpressionLayers.cover*): its outer-brow weight, colour, inner weight
+    "cover_r",
+    "cover_g",
+    "cover_b",
+    "cover_inner",
 )
 PART_SHELL, PART_FACE, PART_EAR, PART_SOCKET = 0, 1, 2, 3
 
@@ -91,8 +95,8 @@ class BakedTexture:
 
     Args:
         albedo: RGB colour.
-        layers: the 16 :data:`LAYER_CHANNELS`; signed shading stored as ``s + 0.6``, colour gains as ``0.5 + g``,
-            ``left`` as is.
+        layers: the 20 :data:`LAYER_CHANNELS`; signed shading stored as ``s + 0.6``, colour gains as ``0.5 + g``,
+            ``left``, the eye cover's colour and weights as they are.
         skin_rgb, hair_rgb: the measured fill colours, sRGB in [0, 1].
         coverage: how much of each texel comes from the photo, in [0, 1].
     """
@@ -333,19 +337,24 @@ def bake_texture(
     # texels no triangle covers (along the wrap-around seam, between islands) take their neighbours' colours
     out = np.where(covered[..., None], out, _push_pull(out.astype(f32), covered.astype(f32)))
     albedo = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
-    layer_maps = np.zeros((size, size, 16), f32)
+    layer_maps = np.zeros((size, size, len(LAYER_CHANNELS)), f32)
     layer_maps[..., :8] = 0.6
     layer_maps[..., 8:11] = 0.5
     layer_maps[..., 12:15] = 0.5
     layer_maps[..., 11] = _smooth(-0.05, 0.05, p_neutral[..., 0])
     if layers is not None:
-        maps = _sample_layers(layers, px, py)  # (h, w, 14): 8 scalar, flush (3), pallor (3)
+        # (h, w, 19): 8 scalar, flush (3), pallor (3), eye cover colour (3), inner and outer weight
+        maps = _sample_layers(layers, px, py)
         comb = (a[..., None] * maps + b[..., None] * maps[:, ::-1]) / np.maximum(alpha_b, 1e-6)[..., None]
-        comb *= alpha_b[..., None]
         lb = layer_maps[box]
+        # the cover's colour stays a colour (not faded with the photo's share); its weights fade like the shading
+        lb[..., 16:19] = comb[..., 14:17]
+        comb *= alpha_b[..., None]
         lb[..., :8] += comb[..., :8]
         lb[..., 8:11] += comb[..., 8:11]
         lb[..., 12:15] += comb[..., 11:14]
+        lb[..., 19] = comb[..., 17]
+        lb[..., 15] = comb[..., 18]
     return BakedTexture(
         albedo=albedo,
         layers=np.clip(np.rint(layer_maps * 255.0), 0, 255).astype(np.uint8),
@@ -376,9 +385,10 @@ def _photo_depth(rasterize, points, faces, rot, scale, origin, shape) -> tuple[n
 
 
 def _sample_layers(layers, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """The photo-frame appearance layers sampled at texel positions: ``(size, size, 14)``."""
+    """The photo-frame appearance layers sampled at texel positions: ``(size, size, 19)``."""
     planes = [layers.layer(n) for n in LAYER_NAMES]
     planes += [layers.flush[..., c] for c in range(3)] + [layers.pallor[..., c] for c in range(3)]
+    planes += [layers.cover[..., c] for c in range(3)] + [layers.cover_inner, layers.cover_outer]
     out = []
     for k in range(0, len(planes), 4):  # cv2.remap takes up to four channels at a time
         chunk = np.ascontiguousarray(np.stack(planes[k : k + 4], -1).astype(np.float32))

@@ -8,9 +8,11 @@ Per vertex the rasteriser interpolates two ``vec4`` slots:
   (:func:`lid_shadow`); mouth: its colour, already shaded by :func:`emogen.head.mouth.shade_mouth`.
 
 Per frame (``flat``): ``frame0 = (glabella, forehead AU1, forehead AU2, nose)``, ``frame1 = (nasolabial right,
-nasolabial left, crow's feet, lower lid)``, ``frame2 = (chin, flush, pallor, -)`` — the weights of the texture's
-expression layers (:data:`emogen.head.avatar.texture.LAYER_CHANNELS`), applied as
-``colour · (1 + Σ w s) · (1 + w_flush g_flush) · (1 + w_pallor g_pallor)`` like the portrait animator's.
+nasolabial left, crow's feet, lower lid)``, ``frame2 = (chin, flush, pallor, -)``, ``frame3 = (eye cover inner,
+outer, -, -)`` — the weights of the texture's expression layers (:data:`emogen.head.avatar.texture.LAYER_CHANNELS`),
+applied like the portrait animator's: the unfolded eye cover mixed in
+(``mix(colour, cover, w_inner c_inner + w_outer c_outer)``), then
+``colour · (1 + Σ w s) · (1 + w_flush g_flush) · (1 + w_pallor g_pallor)``.
 
 Lighting is Lambert plus ambient with a Blinn-Phong highlight (sharper and stronger on the eyes' wet surface);
 the mouth brings its own. :class:`GLAvatarShader` is the GLSL fragment stage of
@@ -32,7 +34,7 @@ from .camera import Lighting
 
 __all__ = ["AvatarShading", "GLAvatarShader", "TorchAvatarShader", "FRAME_SLOTS"]
 
-FRAME_SLOTS = 3
+FRAME_SLOTS = 4
 CREASE_BIAS = 0.6
 
 
@@ -41,12 +43,12 @@ class AvatarShading:
     """What the shaders need besides the vertex attributes.
 
     Args:
-        albedo (`torch.Tensor` of shape `(T, T, 3)`, uint8), layers (`torch.Tensor` of shape `(T, T, 16)`, uint8):
+        albedo (`torch.Tensor` of shape `(T, T, 3)`, uint8), layers (`torch.Tensor` of shape `(T, T, 20)`, uint8):
             the avatar's textures.
         key: identifies the textures (for the GL texture cache).
         iris, sclera: sRGB colours in [0, 1].
         lighting: the :class:`Lighting`.
-        frame (`torch.Tensor` of shape `(batch, 12)`): the per-frame layer weights.
+        frame (`torch.Tensor` of shape `(batch, 16)`): the per-frame layer weights.
     """
 
     albedo: torch.Tensor
@@ -61,12 +63,13 @@ class AvatarShading:
 _FRAGMENT = f"""
 #version 330
 in vec4 a0; in vec4 a1;
-flat in vec4 frame0; flat in vec4 frame1; flat in vec4 frame2;
+flat in vec4 frame0; flat in vec4 frame1; flat in vec4 frame2; flat in vec4 frame3;
 uniform sampler2D albedo;    // rgb, a: the subject's left share (for the sided nasolabial fold)
 uniform sampler2D creases0;  // glabella, forehead AU1, forehead AU2, nose  (+ {CREASE_BIAS})
 uniform sampler2D creases1;  // nasolabial, crow's feet, lower lid, chin   (+ {CREASE_BIAS})
 uniform sampler2D flush;     // rgb: 0.5 + flush gain
-uniform sampler2D pallor;    // rgb: 0.5 + pallor gain
+uniform sampler2D pallor;    // rgb: 0.5 + pallor gain, a: the eye cover's outer weight
+uniform sampler2D cover;     // rgb: the unfolded eye cover's colour, a: its inner weight
 uniform vec3 light;          // towards the light, camera axes
 uniform vec4 lighting;       // ambient, diffuse, specular, shininess
 uniform vec3 iris;
@@ -92,6 +95,10 @@ void main() {{
         vec2 uv = a1.xy;
         vec4 alb = texture(albedo, uv);
         col = alb.rgb;
+        if (frame3.x > 0.0 || frame3.y > 0.0) {{
+            vec4 cv = texture(cover, uv);
+            col = mix(col, cv.rgb, clamp(frame3.x * cv.a + frame3.y * texture(pallor, uv).a, 0.0, 1.0));
+        }}
         if (any(notEqual(frame0, vec4(0.0))) || any(notEqual(frame1, vec4(0.0))) || frame2.x != 0.0) {{
             vec4 c0 = texture(creases0, uv) - CREASE_BIAS;
             vec4 c1 = texture(creases1, uv) - CREASE_BIAS;
@@ -151,7 +158,7 @@ class GLAvatarShader(GLShader):
         for name, value in values.items():
             if name in program:
                 program[name].value = value
-        for i, name in enumerate(("albedo", "creases0", "creases1", "flush", "pallor")):
+        for i, name in enumerate(("albedo", "creases0", "creases1", "flush", "pallor", "cover")):
             if name in program:
                 program[name].value = i
         for i, tex in enumerate(self._upload(ctx, inputs)):
@@ -170,6 +177,7 @@ class GLAvatarShader(GLShader):
                 layers[..., 4:8],
                 layers[..., 8:12],
                 layers[..., 12:16],
+                layers[..., 16:20],
             ]
             out = []
             for k, arr in enumerate(packed):
@@ -205,7 +213,7 @@ class TorchAvatarShader:
             tex = torch.cat([inputs.albedo, inputs.layers], -1).to(device=device, dtype=torch.float32) / 255.0
             if len(self._cache) > 4:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = tex.permute(2, 0, 1).unsqueeze(0)  # (1, 19, T, T)
+            self._cache[key] = tex.permute(2, 0, 1).unsqueeze(0)  # (1, 23, T, T)
         return self._cache[key]
 
     def __call__(self, fragments, inputs: AvatarShading) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,6 +229,8 @@ class TorchAvatarShader:
         s = s[0].permute(1, 2, 0).reshape(b, h, w, -1)
         col = s[..., 0:3]
         fr = inputs.frame.to(dev, torch.float32).view(b, 1, 1, -1)
+        cover = (fr[..., 12:13] * s[..., 22:23] + fr[..., 13:14] * s[..., 18:19]).clamp(0.0, 1.0)
+        col = col + (s[..., 19:22] - col) * cover
         c0 = s[..., 3:7] - CREASE_BIAS
         c1 = s[..., 7:11] - CREASE_BIAS
         fl, left, pal = s[..., 11:14], s[..., 14], s[..., 15:18]
@@ -276,7 +286,7 @@ def lid_shadow(below_lid: torch.Tensor) -> torch.Tensor:
 
 
 def frame_weights(blendshapes: torch.Tensor, rest: torch.Tensor, colour: torch.Tensor | None) -> torch.Tensor:
-    """``(b, 12)`` per-frame layer weights from ARKit weights ``(b, 52)`` (relative to the photo's ``rest``) and
+    """``(b, 16)`` per-frame layer weights from ARKit weights ``(b, 52)`` (relative to the photo's ``rest``) and
     optional ``(b, 2)`` flush/pallor weights."""
     from ..portrait.appearance.layers import arkit_layer_weights
 
@@ -291,4 +301,6 @@ def frame_weights(blendshapes: torch.Tensor, rest: torch.Tensor, colour: torch.T
     out[:, 8] = lw["chin"].mean(-1)
     if colour is not None:
         out[:, 9:11] = colour.float().cpu()
+    out[:, 12] = lw["cover_inner"].mean(-1)
+    out[:, 13] = lw["cover_outer"].mean(-1)
     return out

@@ -331,6 +331,8 @@ class PortraitAnimator:
                 out[:, FRAME_VALUES.index(name)] = w.mean(-1)
         if colour is not None:
             out[:, 10:12] = colour.to(out)
+        for name in ("cover_inner", "cover_outer"):
+            out[:, FRAME_VALUES.index(name)] = creases[name].mean(-1)
         return out.to(self.device)
 
     @staticmethod

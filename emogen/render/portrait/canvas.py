@@ -34,7 +34,8 @@ __all__ = [
 WORK_IPD = 96.0  # px between the pupils at which the once-per-photo texture layers are computed (at most)
 #: Channel ranges of the canvas texture: the photo (mouth inpainted), the relaxed-skin delta, the eyeball, the photo
 #: as it is, the signed crease-shading layers (:data:`~emogen.render.portrait.appearance.LAYER_NAMES`), the subject's
-#: left share of each pixel, the flush and pallor gains.
+#: left share of each pixel, the flush and pallor gains, the unfolded eye cover's colour and its inner (AU1) and outer
+#: (AU2) weights.
 TEXTURE_LAYOUT: dict[str, slice] = {
     "photo": slice(0, 3),
     "relax": slice(3, 6),
@@ -44,8 +45,10 @@ TEXTURE_LAYOUT: dict[str, slice] = {
     "left": slice(20, 21),
     "flush": slice(21, 24),
     "pallor": slice(24, 27),
+    "cover": slice(27, 30),
+    "cover_alpha": slice(30, 32),
 }
-TEXTURE_CHANNELS = 27
+TEXTURE_CHANNELS = 32
 _CANVAS_IDS = itertools.count()
 
 
@@ -210,6 +213,8 @@ def build_canvas(
             np.stack([cues.layer(name) for name in LAYER_NAMES] + [cues.left], -1),
             cues.flush,
             cues.pallor,
+            cues.cover,
+            np.stack([cues.cover_inner, cues.cover_outer], -1),
         ],
         -1,
     ).astype(np.float32)
@@ -221,7 +226,7 @@ def build_canvas(
     teeth = teeth_colour(small, ps)
     lips = lip_colour(small, ps)
     exposure = mouth_exposure(lips)
-    # channels: photo, relaxed-skin delta, eyeball, original photo, crease layers + left share, flush, pallor
+    # channels: photo, relaxed-skin delta, eyeball, original photo, crease layers + left share, flush, pallor, cover
     tex = np.concatenate([photo, layers[..., 3:6], eyeball, full, layers[..., 9:]], -1)
     src_gap = np.zeros(len(src))
     b0 = n + len(rings) * len(oval)

@@ -35,6 +35,7 @@ __all__ = [
     "PortraitShading",
     "TorchPortraitShader",
     "colour_gains",
+    "cover_mix",
     "crease_shading",
     "lip_line_width",
     "mouth_colour",
@@ -69,6 +70,13 @@ def crease_shading(creases: torch.Tensor, left: torch.Tensor, frame: torch.Tenso
     return (1.0 + s).clamp(min=0.05).unsqueeze(1)
 
 
+def cover_mix(alphas: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """How much `(b, 1, h, w)` of each pixel takes the unfolded eye cover's colour: the inner and outer weights
+    `(b, 2, h, w)` under the brows' raise (``frame``, :data:`FRAME_VALUES` ``cover_inner``, ``cover_outer``)."""
+    w = frame[:, 12:14].view(-1, 2, 1, 1)
+    return (alphas * w).sum(1, keepdim=True).clamp(0.0, 1.0)
+
+
 def colour_gains(gains: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
     """Per-channel gains `(b, 3, h, w)` of flush (channels 0-2 of ``gains``) and pallor (3-5) at their per-frame
     weights."""
@@ -82,7 +90,8 @@ def smoothstep(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
 
 
 #: Per-frame values of :attr:`PortraitShading.frame`, in order: the relaxed-skin weight, the crease layers'
-#: weights (the nasolabial fold per side), the colour cues' weights, padded to whole ``vec4`` slots.
+#: weights (the nasolabial fold per side), the colour cues' weights, the unfolded eye cover's (inner and outer brow
+#: raise), padded to whole ``vec4`` slots.
 FRAME_VALUES: tuple[str, ...] = (
     "relax",
     "glabella",
@@ -96,6 +105,8 @@ FRAME_VALUES: tuple[str, ...] = (
     "chin",
     "flush",
     "pallor",
+    "cover_inner",
+    "cover_outer",
 )
 FRAME_SLOTS = 4  # vec4 slots the GL shader receives (16 values)
 
@@ -105,7 +116,7 @@ class PortraitShading:
     """What the portrait shaders need besides the fragments, for one batch.
 
     Args:
-        texture (`torch.Tensor` of shape `(1, 27, h, w)`): the canvas layers, see
+        texture (`torch.Tensor` of shape `(1, 32, h, w)`): the canvas layers, see
             :data:`~emogen.render.portrait.canvas.TEXTURE_LAYOUT`.
         key: a stable id of ``texture`` (GPU-side texture caches).
         ipd_px: pixels between the pupils.
@@ -141,8 +152,9 @@ class TorchPortraitShader:
         grid = a[..., 0:2] * scale - 1.0
         skin = F.grid_sample(
             tex.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
-        )  # (b, 27, h, w)
+        )  # (b, 32, h, w)
         colour = skin[:, 0:3] + relax.view(b, 1, 1, 1) * skin[:, 3:6]
+        colour = colour + (skin[:, 27:30] - colour) * cover_mix(skin[:, 30:32], fv)
         colour = colour * crease_shading(skin[:, 12:20], skin[:, 20], fv) * colour_gains(skin[:, 21:27], fv)
         colour = colour.permute(0, 2, 3, 1)  # (b, h, w, 3)
         seam = torch.where(mask & (a[..., 4] < 0.5) & (a[..., 5] < 0.5), a[..., 10], torch.zeros_like(a[..., 10]))

@@ -36,7 +36,8 @@ uniform sampler2D eyeball;  // rgb: eyeball, a: forehead (AU2) creases
 uniform sampler2D orig;     // rgb: the photo as is, a: nose creases
 uniform sampler2D creases;  // nasolabial fold, crow's feet, lower lid, chin
 uniform sampler2D flush;    // rgb: flush gain, a: the subject's left share
-uniform sampler2D pallor;   // rgb: pallor gain
+uniform sampler2D pallor;   // rgb: pallor gain, a: the unfolded eye cover's outer (AU2) weight
+uniform sampler2D cover;    // rgb: the unfolded eye cover's colour, a: its inner (AU1) weight
 out vec4 colour_out;
 
 float ss(float e0, float e1, float x) {{
@@ -59,6 +60,10 @@ void main() {{
     vec4 p4 = texture(creases, suv);
     vec4 p5 = texture(flush, suv);
     vec3 col = p0.rgb + relax_w * (p1.rgb - 0.5) * 0.5;
+    if (frame3.x > 0.0 || frame3.y > 0.0) {{  // uniform branch: only frames with raised brows
+        vec4 cv = texture(cover, suv);
+        col = mix(col, cv.rgb, clamp(frame3.x * cv.a + frame3.y * texture(pallor, suv).a, 0.0, 1.0));
+    }}
     float naso_w = mix(frame1.y, frame1.z, p5.a);
     float shade = 1.0 + frame0.y * (p0.a - CREASE_BIAS) + frame0.z * (p1.a - CREASE_BIAS)
                 + frame0.w * (p2.a - CREASE_BIAS) + frame1.x * (p3.a - CREASE_BIAS)
@@ -119,14 +124,14 @@ class GLPortraitShader(GLShader):
         for name, value in values.items():
             if name in program:
                 program[name].value = value
-        for i, name in enumerate(("photo", "relax", "eyeball", "orig", "creases", "flush", "pallor")):
+        for i, name in enumerate(("photo", "relax", "eyeball", "orig", "creases", "flush", "pallor", "cover")):
             if name in program:
                 program[name].value = i
         for i, tex in enumerate(self._upload(ctx, inputs.key, inputs.texture)):
             tex.use(location=i)
 
     def _upload(self, ctx, key: int, texture: torch.Tensor) -> list:
-        """Textures of one canvas (cached by ``key``): (1, 27, h, w) float → seven RGBA8 textures (8-bit sampling is
+        """Textures of one canvas (cached by ``key``): (1, 32, h, w) float → eight RGBA8 textures (8-bit sampling is
         several times faster than float on llvmpipe; signed layers are stored with an offset, see the GLSL)."""
         import moderngl
 
@@ -142,7 +147,8 @@ class GLPortraitShader(GLShader):
                 np.concatenate([c["orig"], creases[..., 3:4]], -1),
                 creases[..., 4:8],
                 np.concatenate([0.5 + c["flush"], c["left"]], -1),
-                np.concatenate([0.5 + c["pallor"], np.zeros_like(c["left"])], -1),
+                np.concatenate([0.5 + c["pallor"], c["cover_alpha"][..., 1:2]], -1),
+                np.concatenate([c["cover"], c["cover_alpha"][..., 0:1]], -1),
             ]
             out = []
             for arr in packed:

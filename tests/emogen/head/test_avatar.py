@@ -102,7 +102,7 @@ def test_avatar_parts_and_closed_skin(avatar):
     assert out.vertices.shape == (1, avatar.num_vertices, 3)
     v = out.vertices[0, p["skin"]]
     assert 0.26 < float(v[:, 1].max() - v[:, 1].min()) < 0.4  # metres: crown to the base of the neck
-    assert avatar.albedo.shape[0] == avatar.albedo.shape[1] and avatar.layers.shape[-1] == 16
+    assert avatar.albedo.shape[0] == avatar.albedo.shape[1] and avatar.layers.shape[-1] == 20
 
 
 def _at(avatar, out, landmark: int) -> torch.Tensor:

@@ -84,6 +84,27 @@ def test_speech_owns_the_jaw_of_a_wide_open_expression():
     assert jaw[t > 3.2].min() > 0.85
 
 
+def test_the_expression_mouth_returns_in_long_pauses_only():
+    """Silent pauses within a turn are mostly under a second, pauses at major boundaries longer (Campione &
+    Véronis 2002: brief < 0.2 s, medium 0.2-1 s, long > 1 s): a surprised speaker's jaw drop stays receded
+    through a 0.8 s pause between sentences and comes back in a 1.6 s one."""
+    n = 150  # 6 s: speech 0-1.55 s, pause 0.85 s, speech 2.4-3.95 s, then silence
+    phones = phones_alternating(1.8) + [
+        PhoneSegment(p.phone, p.start + 2.4, p.end + 2.4) for p in phones_alternating(1.8)
+    ]
+    expression = torch.zeros(n, 52)
+    expression[:, ARKIT_INDEX["jawOpen"]] = 0.9
+    m = teacher_motion(
+        n, phones=phones, emotion=constant_track("surprised", 1.0, n), expression=expression,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    jaw = m.blendshape("jawOpen")
+    t = torch.arange(n) / FPS
+    short_pause = (t > 1.6) & (t < 2.05)
+    assert jaw[short_pause].max() < 0.9 * 0.25 + 0.12, jaw[short_pause]
+    assert jaw[(t > 5.0)].min() > 0.85
+
+
 def test_a_sad_speaker_parts_the_lips():
     """The chin raise and lip press of sadness or anger (AU17, AU24) hold the lips together; within an utterance
     they recede like the expression's jaw, so each vowel parts the lips, and they return after it."""

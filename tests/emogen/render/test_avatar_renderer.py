@@ -160,6 +160,29 @@ def test_expression_layers_and_flush_change_the_skin(renderer, avatar):
     assert ratio(red) > ratio(calm) + 0.01
 
 
+@pytest.mark.parametrize("backend", ["torch", pytest.param("moderngl", marks=needs_gl)])
+def test_raised_brows_unfold_the_eye_cover(avatar, backend):
+    """The eye-cover colour takes over where its weights say, by the inner (AU1) and outer (AU2) brow raise only."""
+    from emogen.head.avatar.texture import LAYER_CHANNELS
+
+    renderer = AvatarRenderer(backend=backend)
+    marked = HeadAvatar({k: v.clone() for k, v in avatar.named_buffers(recurse=False)}, mouth=avatar.mouth)
+    ch = {name: i for i, name in enumerate(LAYER_CHANNELS)}
+    marked.layers[..., ch["cover_r"]], marked.layers[..., ch["cover_g"]], marked.layers[..., ch["cover_b"]] = 0, 255, 0
+    marked.layers[..., ch["cover_inner"]] = 255
+    marked.layers[..., ch["cover_outer"]] = 0
+    green = lambda im: (im[..., 1].astype(float) - im[..., 0]).mean()  # noqa: E731
+    rest = renderer(marked, size=96)[0]
+    inner = renderer(marked, MotionTrack.from_weights({"browInnerUp": 1.0}), size=96)[0]
+    outer = renderer(marked, MotionTrack.from_weights({"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}), size=96)[0]
+    assert green(inner) > green(rest) + 20.0  # the whole skin takes the marked colour
+    assert abs(green(outer) - green(rest)) < 3.0  # no outer weight marked
+    marked.layers[..., ch["cover_outer"]] = 255
+    marked.texture_key = -1  # new texture contents: not the cached ones
+    outer = renderer(marked, MotionTrack.from_weights({"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}), size=96)[0]
+    assert green(outer) > green(rest) + 20.0
+
+
 def test_bad_arguments(renderer, avatar):
     with pytest.raises(ValueError, match="size"):
         renderer(avatar, size=8)

@@ -38,6 +38,15 @@ CASES = {
         "mouthShrugLower": 0.3,
     },
     "jaw_open": {"jawOpen": 0.8},
+    # raised brows unfold the eye cover (the eye-cover colour layer), the jaw dropped
+    "surprised": {
+        "browInnerUp": 1.0,
+        "browOuterUpLeft": 1.0,
+        "browOuterUpRight": 1.0,
+        "eyeWideLeft": 0.4,
+        "eyeWideRight": 0.4,
+        "jawOpen": 0.9,
+    },
     "blink_left": {"eyeBlinkLeft": 1.0},
     "look_right": {"eyeLookOutLeft": 1.0, "eyeLookInRight": 1.0},
 }
@@ -96,7 +105,7 @@ def test_golden(animator, prepared, case):
 def test_backends_agree(prepared):
     torch_animator = PortraitAnimator(backend="torch")
     gl_animator = PortraitAnimator(backend="moderngl")
-    for case in ("neutral", "jaw_open", "blink_left"):
+    for case in ("neutral", "jaw_open", "blink_left", "surprised"):
         a = _render(gl_animator, prepared, case).astype(np.int16)
         b = _render(torch_animator, prepared, case).astype(np.int16)
         d = np.abs(a - b)

@@ -47,6 +47,11 @@ class ExpressionLayers:
         chin: AU17 — "orange peel" dimpling of the chin boss and the mentolabial furrow.
         flush: (H, W, 3) reddening gain (anger, embarrassment).
         pallor: (H, W, 3) desaturating, lightening gain (fear).
+        cover: (H, W, 3) sRGB colour of the eye cover skin that raised brows unfold (the skin between the upper
+            lid and the brow, folded under the brow in the photo).
+        cover_inner: (H, W) in [0, 1], how much of each pixel takes the ``cover`` colour with the inner brows
+            raised (AU1): ``mix(colour, cover, w * cover_inner)``.
+        cover_outer: (H, W) the same for the outer brows (AU2).
         left: (H, W) in [0, 1], how much each pixel belongs to the subject's left half (for per-side weights).
         skin: (H, W) soft skin mask the layers are confined to.
         light: the fitted light.
@@ -65,6 +70,9 @@ class ExpressionLayers:
     chin: np.ndarray
     flush: np.ndarray
     pallor: np.ndarray
+    cover: np.ndarray
+    cover_inner: np.ndarray
+    cover_outer: np.ndarray
     left: np.ndarray
     skin: np.ndarray
     light: Light
@@ -73,7 +81,8 @@ class ExpressionLayers:
     existing: dict[str, float] = field(default_factory=dict)
 
     def layer(self, name: str) -> np.ndarray:
-        """Return the layer called ``name`` (one of :data:`LAYER_NAMES`, ``"flush"`` or ``"pallor"``)."""
+        """Return the layer called ``name`` (one of :data:`LAYER_NAMES`, ``"flush"``, ``"pallor"``, ``"cover_inner"``
+        or ``"cover_outer"``)."""
         return getattr(self, name)
 
 
@@ -223,10 +232,8 @@ def expression_layers(
     maps["chin"] = _chin(ctx)
     for k, v in maps.items():
         maps[k] = _softclip(v * skin)
-    # the brows' raise also unfolds the eye cover fold (not a crease: lighter, not clipped like one)
-    cover_inner, cover_outer = _eye_cover(ctx)
-    maps["forehead_au1"] = maps["forehead_au1"] + cover_inner
-    maps["forehead_au2"] = maps["forehead_au2"] + cover_outer
+    # the brows' raise also unfolds the eye cover fold: not a crease but skin the photo does not show
+    cover, cover_inner, cover_outer = _eye_cover(ctx, rgb)
     flush, pallor = _colour_layers(ctx, rgb)
     left = np.clip(0.5 + fm.U / 0.08, 0, 1).astype(_F32)
     left = _blur(left, 0.02 * ipd)
@@ -258,6 +265,9 @@ def expression_layers(
         **{k: place(v, full_resolution) for k, v in maps.items()},
         flush=place(flush, full_resolution),
         pallor=place(pallor, full_resolution),
+        cover=place(cover, full_resolution),
+        cover_inner=place(cover_inner, full_resolution),
+        cover_outer=place(cover_outer, full_resolution),
         left=left_full,
         skin=place(skin, full_resolution),
         light=light,
@@ -310,6 +320,8 @@ def arkit_layer_weights(blendshapes: torch.Tensor, rest: torch.Tensor | None = N
         "crows_feet": torch.maximum(au6, 0.6 * au12),
         "lower_lid": au6,
         "chin": both("mouthShrugLower"),
+        "cover_inner": both("browInnerUp"),
+        "cover_outer": au2,
     }
 
 
@@ -344,7 +356,8 @@ def layer_weights(
 def apply_layers(
     photo: np.ndarray, layers: ExpressionLayers, weights: Mapping[str, float | tuple[float, float]]
 ) -> np.ndarray:
-    """Render weighted layers onto a (warped or unwarped) photo: ``colour * (1 + Σ w s)`` per channel.
+    """Render weighted layers onto a (warped or unwarped) photo: the unfolded eye cover mixed in
+    (``cover_inner``, ``cover_outer``), then ``colour * (1 + Σ w s)`` per channel.
 
     Args:
         photo: (H, W, 3) uint8 RGB in the same pixel frame as the layers.
@@ -353,15 +366,21 @@ def apply_layers(
     """
     s = np.zeros(photo.shape[:2], _F32)
     gain = np.ones(photo.shape[:2] + (3,), _F32)
+    cover = np.zeros(photo.shape[:2], _F32)
     for name, w in weights.items():
         wr, wl = (w, w) if np.isscalar(w) else w
         if wr == 0 and wl == 0:
             continue
         wmap = wr + (wl - wr) * layers.left if wr != wl else np.float32(wr)
         lay = layers.layer(name)
-        if lay.ndim == 3:
+        if name in ("cover_inner", "cover_outer"):
+            cover += wmap * lay
+        elif lay.ndim == 3:
             gain *= 1 + wmap[..., None] * lay if np.ndim(wmap) else 1 + wmap * lay
         else:
             s += wmap * lay
-    out = photo.astype(_F32) * np.maximum(1 + s, 0.05)[..., None] * gain
+    base = photo.astype(_F32)
+    a = np.clip(cover, 0.0, 1.0)[..., None]
+    base = base + (255.0 * layers.cover - base) * a
+    out = base * np.maximum(1 + s, 0.05)[..., None] * gain
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
