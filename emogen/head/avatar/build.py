@@ -207,10 +207,12 @@ def build_avatar(
         from ...render.raster import get_rasterizer
 
         rasterizer = get_rasterizer("auto")
+    groups = face_topology().groups
     baked = bake_texture(
         rasterizer, render_faces, uv, photo_geo[vmap], normals[vmap], geo[vmap], part[vmap], distance[vmap],
         _relaxed_photo(rgb, face, rig), (rot, float(rig.scale), rig.origin.double().numpy()), layers=layers,
         layout=layout, seed=int(np.asarray(rgb[::16, ::16]).sum()) & 0xFFFF, lip_line=identity[list(INNER_LIP_LOOP)],
+        lash_lines=[identity[list(ids)] for ids in (groups.left_eye_upper, groups.right_eye_upper)],
     )  # fmt: skip
     bar.update()
     # 4. mouth and eyes

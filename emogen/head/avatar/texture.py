@@ -38,6 +38,7 @@ from .colours import (
     hair_colour,
     hair_mask,
     hairline_height,
+    paint_lash_lines,
     paint_lips,
     periodic_noise,
     project_scalp,
@@ -196,6 +197,7 @@ def bake_texture(
     layout: TextureLayout | None = None,
     seed: int = 0,
     lip_line: np.ndarray | None = None,
+    lash_lines: list[np.ndarray] | None = None,
 ) -> BakedTexture:
     """Bake the texture of one head.
 
@@ -218,6 +220,8 @@ def bake_texture(
         seed: seed of the hair texture's noise.
         lip_line (`np.ndarray` of shape `(R, 3)`, *optional*): the neutral inner lip line (closed loop): teeth the
             photo shows along it (MediaPipe's inner lip line is about a pixel off) are painted with the lips' colour.
+        lash_lines (list of `np.ndarray` of shape `(k, 3)`, *optional*): the neutral upper lid margins; the lash
+            line along each is drawn into the texture (:func:`~emogen.head.avatar.colours.paint_lash_lines`).
     """
     import torch
 
@@ -296,6 +300,8 @@ def bake_texture(
         w_direct = w_direct * (1.0 - side * (1.0 - _smooth(0.2, 0.6, skin_p)))
     if lip_line is not None:
         rgb = paint_lips(rgb, pn, face & (w_direct > 0), lip_line)
+    if lash_lines is not None:
+        rgb = paint_lash_lines(rgb, pn, face & (w_direct > 0), lash_lines)
     # --- 4. the mirror image fills what the photo does not see
     w_direct = cv2.GaussianBlur(w_direct, (0, 0), max(1.0, size / 512))
     a = np.clip(w_direct, 0.0, 1.0)

@@ -181,6 +181,32 @@ def test_texture_holds_the_photo_and_the_fill(avatar):
     assert np.abs(layers[..., 0] - 0.6).max() > 0.05  # the brow furrows were baked
 
 
+def test_lash_line_darkens_the_upper_lid_margin_only():
+    """A texture that lost the lashes (uniform skin) gets a dark line just above each upper lid's margin, thickest
+    over the outer part, nothing at the corners' ends, above the line or away from the eyes."""
+    from emogen.head.avatar.colours import LASH_DARK, paint_lash_lines
+
+    ident = canonical_template()
+    g = face_topology().groups
+    lids = [ident[list(ids)] for ids in (g.left_eye_upper, g.right_eye_upper)]
+    ys, xs = np.mgrid[0.6:-0.2:-0.002, -0.8:0.8:0.002]
+    p = np.stack([xs, ys, np.zeros_like(xs)], -1)
+    skin = np.array([0.8, 0.6, 0.5], np.float32)
+    rgb = np.broadcast_to(skin, p.shape).copy()
+    out = paint_lash_lines(rgb, p, np.ones(xs.shape, bool), lids)
+    lum = out.mean(-1) / skin.mean()
+    for lid in lids:
+        lid = lid[np.argsort(lid[:, 0])]
+        x_mid = float(np.interp(0.55, [0, 1], [abs(lid[0, 0]), abs(lid[-1, 0])]) * np.sign(lid[0, 0]))
+        col = np.argmin(np.abs(xs[0] - x_mid))
+        y_lid = np.interp(x_mid, lid[:, 0], lid[:, 1])
+        above = lambda d: np.argmin(np.abs(ys[:, 0] - (y_lid + d)))  # noqa: E731
+        assert lum[above(0.004), col] < LASH_DARK + 0.05  # the line
+        assert lum[above(0.06), col] > 0.99  # the lid's skin above it
+    far = np.abs(xs) < 0.1  # between the eyes
+    assert np.abs(out[far] - rgb[far]).max() < 1e-6
+
+
 def test_a_smiling_photo_bakes_a_relaxed_texture(avatar, monkeypatch):
     """The avatar's rest pose is neutral, so the smiling astronaut's smile creases are lightened in its texture (the
     smile returns through the morphs and the expression layers): baked from the raw photo instead, the texture is
