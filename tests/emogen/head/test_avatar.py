@@ -200,9 +200,9 @@ def test_lash_line_darkens_the_upper_lid_margin_only():
         x_mid = float(np.interp(0.55, [0, 1], [abs(lid[0, 0]), abs(lid[-1, 0])]) * np.sign(lid[0, 0]))
         col = np.argmin(np.abs(xs[0] - x_mid))
         y_lid = np.interp(x_mid, lid[:, 0], lid[:, 1])
-        above = lambda d: np.argmin(np.abs(ys[:, 0] - (y_lid + d)))  # noqa: E731
-        assert lum[above(0.004), col] < LASH_DARK + 0.05  # the line
-        assert lum[above(0.06), col] > 0.99  # the lid's skin above it
+        line, lid_skin = (np.argmin(np.abs(ys[:, 0] - (y_lid + d))) for d in (0.004, 0.06))
+        assert lum[line, col] < LASH_DARK + 0.05  # the line
+        assert lum[lid_skin, col] > 0.99  # the lid's skin above it
     far = np.abs(xs) < 0.1  # between the eyes
     assert np.abs(out[far] - rgb[far]).max() < 1e-6
 
