@@ -23,10 +23,10 @@ from .analysis import (
     _smoothstep,
 )
 
-#: Luminance of the skin raised brows unfold relative to the skin just above the brow: on real photos with the brows
-#: raised (a posed surprise, and one person's reference sheet), the band between the upper lid and the brow reads
-#: 0.71-1.11 of the skin 0.08-0.3 IPD above the brow, median 0.85.
-_COVER_LIGHT = 0.85
+#: Luminance of the skin raised brows unfold relative to the skin just above the brow: on the two real posed surprises
+#: at hand (two people, four eyes), the band between the upper lid and the brow reads 0.79-1.11 of the skin 0.08-0.3
+#: IPD above the brow, median 0.94.
+_COVER_LIGHT = 0.94
 
 
 @dataclass
@@ -304,9 +304,10 @@ def _eye_cover(ctx: _Ctx, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     rest, is stretched up and exposed (FACS: AU1+2 stretch the skin below the brow; the eye cover fold is stretched
     up). A photo does not show that skin: between the lid crease and the brow's lower edge it has a few pixels of
     fold shadow and brow hair (deep-set eyes: almost nothing), and the warp stretches them into a tall dark band
-    that reads as a thick, low brow. This layer gives the band the colour of the person's skin just above the brow
-    on the same side, a little darker (the unfolded skin is concave and under the brow's ridge), replacing what is
-    darker than that and keeping what is not (a lid that shows its skin keeps its own texture).
+    that reads as a thick, low brow. This layer gives the band the hue of the person's lit skin around the fold at
+    :data:`_COVER_LIGHT` of the luminance of the skin just above the same brow, a little darker under the brow's
+    ridge and into the crease, replacing what is darker than that and keeping what is not (a lid that shows its
+    skin keeps its own texture).
 
     Returns:
         ``(colour (H, W, 3) sRGB, inner (H, W), outer (H, W))``: the exposed skin's colour and how much of each
@@ -352,8 +353,7 @@ def _eye_cover(ctx: _Ctx, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
             * (1 - _smoothstep(x1 - feather, x1 + feather, u))
         )
         # the reference: the hue of the person's skin around the fold (the skin mask leaves out brow hair, lashes
-        # and the fold's own shadow), at _COVER_LIGHT of the luminance of the skin just above this brow (raised
-        # brows in real photos: the unfolded skin reads 0.71-1.11 of it, median 0.85)
+        # and the fold's own shadow), at _COVER_LIGHT of the luminance of the skin just above this brow
         ref = near_skin[box]
         ref_y = ref @ np.array([0.299, 0.587, 0.114], _F32)
         above = (fm.V > bu[:, 1].max() + 0.08) & (fm.V < bu[:, 1].max() + 0.3)
