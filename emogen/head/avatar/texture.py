@@ -289,7 +289,9 @@ def bake_texture(
     # colour consistency near the outline: background past the jaw or temples does not belong on the head, and
     # strands of long hair over the sides of the face would look like dirt on a head with a short hair cap
     edge = np.where(face, _smooth(0.3, 0.0, -db), f32(1.0))  # db < 0 on the face: how far inside its outline
-    hair_ok = np.where(face, _smooth(0.45, 0.65, pn[..., 1]), f32(1.0))
+    # (hair only where the head has hair: the scalp cap, the forehead's top; a dark band under the jaw or over the
+    # neck is shadow or background, even when it is the hair's colour)
+    hair_ok = np.where(face, _smooth(0.45, 0.65, pn[..., 1]), hair[box])
     agree = np.maximum(agreement(rgb, skin_rgb), hair_ok * agreement(rgb, hair_rgb))
     w_direct = w_direct * (1.0 - edge * (1.0 - agree))
     if layers is not None:

@@ -4,6 +4,7 @@ face; what each ARKit field and pose moves; bad input."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -205,6 +206,30 @@ def test_lash_line_darkens_the_upper_lid_margin_only():
         assert lum[lid_skin, col] > 0.99  # the lid's skin above it
     far = np.abs(xs) < 0.1  # between the eyes
     assert np.abs(out[far] - rgb[far]).max() < 1e-6
+
+
+_TURNED = Path("/work/shared/data/faces/luispedro.png")  # development faces (tests only; skipped when absent)
+
+
+@pytest.mark.skipif(not _TURNED.exists(), reason="shared development faces absent")
+def test_no_dark_seam_along_the_jaw():
+    """What lies just past the face's outline in a photo (the jaw's shadow, dark background) is not baked beside
+    the outline, even when it has the hair's colour: hair belongs on the scalp. A turned, side-lit portrait with
+    dark hair used to get a dark dashed line along the jaw of its head (2 % of the texture along the outline)."""
+    av = HeadAvatar.from_portrait(_TURNED, progress=False)
+    albedo = av.albedo.numpy().astype(float) / 255
+    uv, verts, faces, ident = av.skin_uv.numpy(), av.skin_vertices.numpy(), av.skin_faces.numpy(), av.identity.numpy()
+    oval = ident[list(face_topology().groups.face_oval)]
+    dist = np.linalg.norm(verts[:, None, :2] - oval[None, :, :2], axis=-1).min(1)
+    near = (dist < 0.15) & (verts[:, 1] < ident[1, 1])  # the lower outline, both sides of it
+    tri = faces[near[faces].all(1)]
+    tri = tri[uv[tri][..., 0].max(1) < 1.0]  # not across the chart's wrap-around
+    assert len(tri) > 100
+    bary = np.random.default_rng(0).dirichlet((1.0, 1.0, 1.0), size=24)
+    texel = (np.einsum("sk,tkc->tsc", bary, uv[tri]).reshape(-1, 2) * albedo.shape[0]).astype(int)
+    texel = texel.clip(0, albedo.shape[0] - 1)
+    lum = albedo[texel[:, 1], texel[:, 0]].mean(-1)
+    assert (lum < 0.6 * av.skin_rgb.numpy().mean()).mean() < 0.005
 
 
 def test_a_smiling_photo_bakes_a_relaxed_texture(avatar, monkeypatch):
