@@ -214,6 +214,28 @@ def test_turned_face_foreshortens_the_far_side():
     assert far < 0.8 * near
 
 
+def test_glasses_keep_their_frame_when_brows_rise(astro):
+    """A spectacle frame's rim can lie between the lid and the brow; it must not be painted over with skin. A
+    frame's bridge across the nose (drawn into the astronaut, and Grace Hopper's own glasses) turns the eye-cover
+    layer off."""
+    import matplotlib.cbook
+    from PIL import Image
+
+    photo, pts, ipd, ident = astro
+    bare = W.expression_layers(photo, pts, ipd, ident)
+    framed = photo.copy()
+    y = int(round(0.5 * (pts[168, 1] + pts[6, 1])))
+    x0, x1 = int(pts[133, 0]), int(pts[362, 0])  # the inner eye corners
+    framed[y - 1 : y + 2, x0:x1] = 30
+    glasses = W.expression_layers(framed, pts, ipd, ident)
+    assert (bare.cover_inner + bare.cover_outer).max() > 0.3
+    assert (glasses.cover_inner + glasses.cover_outer).max() == 0.0
+    hopper = np.asarray(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))
+    h_pts, h_ipd, h_ident = _track(hopper)
+    lay = W.expression_layers(hopper, h_pts, h_ipd, h_ident)
+    assert (lay.cover_inner + lay.cover_outer).max() == 0.0
+
+
 def test_brow_raise_unfolds_the_eye_cover_as_skin(astro):
     """AU1+2 stretch the fold between the upper lid and the brow, which a photo shows as a few pixels of shadow and
     brow hair; the eye-cover layer gives that band the colour of the person's skin (so the warp does not stretch it

@@ -299,6 +299,29 @@ def _forehead(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
     return total * cen_map, total * (1 - cen_map)
 
 
+#: A step in luminance along the nose's midline between the brows and the eyes larger than this (relative to the
+#: skin) is a spectacle frame's bridge: bare skin there changes smoothly (at most 0.15 on 23 development photos,
+#: most under 0.05); the one photo with glasses at hand steps 0.28.
+_GLASSES_STEP = 0.2
+
+
+def _wears_glasses(ctx: _Ctx, gray: np.ndarray) -> bool:
+    """Whether a spectacle frame crosses the nose between the eyes (a sharp luminance step along the midline from
+    above the nasion to between the inner eye corners)."""
+    fp, fm = ctx.ident, ctx.fm
+    y_lo, y_hi = float(fp[6, 1]), float(fp[168, 1])
+    top = y_hi + 0.3 * (y_hi - y_lo)
+    strip = (np.abs(fm.U) < 0.04) & (fm.V > y_lo) & (fm.V < top) & (fm.valid > 0.5)
+    if strip.sum() < 20:
+        return False
+    edges = np.linspace(y_lo, top, 41)
+    idx = np.digitize(fm.V[strip], edges)
+    prof = np.array([np.median(gray[strip][idx == k]) for k in range(1, 41) if (idx == k).any()])
+    sel = ctx.skin > 0.5
+    skin = float(np.median(gray[sel])) if sel.sum() > 20 else float(np.median(gray))
+    return len(prof) > 4 and float(np.abs(np.diff(prof)).max()) > _GLASSES_STEP * max(skin, 1e-3)
+
+
 def _eye_cover(ctx: _Ctx, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AU1/AU2 unfold the eye cover fold: the skin between the upper lid and the brow, folded under the brow at
     rest, is stretched up and exposed (FACS: AU1+2 stretch the skin below the brow; the eye cover fold is stretched
@@ -330,6 +353,9 @@ def _eye_cover(ctx: _Ctx, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     colour = np.zeros(gray.shape + (3,), _F32)
     inner_map = np.zeros(gray.shape, _F32)
     outer_map = np.zeros(gray.shape, _F32)
+    if _wears_glasses(ctx, gray):
+        # the frame's rim may cross the band: it would be painted over with skin (the warp still stretches it)
+        return colour, inner_map, outer_map
     sides = ((g.right_eye_upper, _BROW_LOWER[0], _BROW_UPPER[0]), (g.left_eye_upper, _BROW_LOWER[1], _BROW_UPPER[1]))
     for lid_ids, lower, upper in sides:
         lid = fp[list(lid_ids), :2]
