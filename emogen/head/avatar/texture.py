@@ -14,11 +14,14 @@ camera) and faces the camera, on the face and in a band of 0.3 IPD around it. Wh
 face (the far side of a turned face), the mirrored texel is used. Everything else is filled with the skin and hair
 colours measured on the photo (cheeks and forehead for the skin; the band above the forehead for the hair, told
 from the background by its distance from the skin colour), with the photo's colours extended smoothly (push-pull
-interpolation) next to the face, so the blend between photographed and filled skin has no hard edge. Hair gets a
-faint streaked texture along the scalp's meridians.
+interpolation) next to the face, so the blend between photographed and filled skin has no hard edge. Near the
+face's outline, photo colours that match neither the skin nor (on the scalp only) the hair are left to the fill: a
+jaw's shadow or a dark background is not baked beside the jaw. Hair gets a faint streaked texture along the scalp's
+meridians. The upper lash lines, which a projected texture loses on the lid margins, are drawn in.
 
 **Expression layers.** The portrait's appearance layers (:mod:`emogen.render.portrait.appearance`: brow furrows,
-forehead lines, nose wrinkles, nasolabial folds, crow's feet, lower-lid bulge, chin dimpling, flush and pallor),
+forehead lines, nose wrinkles, nasolabial folds, crow's feet, lower-lid bulge, chin dimpling, flush and pallor, the
+eye cover that raised brows unfold),
 computed on the photo, are baked into the same chart with the same weights, so the renderer can blend them per
 frame.
 """

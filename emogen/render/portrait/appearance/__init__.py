@@ -10,7 +10,11 @@ furrows and bulges. The Facial Action Coding System describes these appearance c
 * **AU1 inner brow raiser / AU2 outer brow raiser** (frontalis, pars medialis / lateralis): "horizontal wrinkles
   across the forehead"; with AU1 alone they "appear in the centre of the forehead, not across the entire
   forehead", with AU2 alone they are lateral — :attr:`ExpressionLayers.forehead_au1`,
-  :attr:`ExpressionLayers.forehead_au2` (their sum is the AU1+2 pattern).
+  :attr:`ExpressionLayers.forehead_au2` (their sum is the AU1+2 pattern). They also stretch the skin below the brow
+  and expose the eye cover fold, skin the photo does not show (its fold shadow and brow hair would be stretched into
+  a dark band): :attr:`ExpressionLayers.cover` gives it the person's skin colour, weighted per pixel by
+  :attr:`ExpressionLayers.cover_inner` (AU1) and :attr:`ExpressionLayers.cover_outer` (AU2); off on faces that wear
+  glasses.
 * **AU9 nose wrinkler** (levator labii superioris alaeque nasi): "wrinkles appear along the sides of the nose and
   across the root of the nose", the infraorbital triangle is pushed up and the upper part of the nasolabial
   furrow deepens — :attr:`ExpressionLayers.nose`.
@@ -41,10 +45,10 @@ harmonic) fit of the face's luminance against the rig's normals gives the light 
 (cf. Kemelmacher-Shlizerman & Basri 2011), and each valley is shaded with an ambient-occlusion darkening plus a
 directional term: the wall facing away from the light darker, the lit lip faintly brighter.
 
-All outputs are *signed multiplicative shading* maps ``s``: the rendered colour becomes ``colour * (1 + w * s)``
-for a per-frame weight ``w`` — dark skin therefore gets proportionally dark creases (never grey paint) and the
-photo's texture is kept. Everything is computed once per photo at a working resolution where the IPD is at most
-~96 px, then resampled to the photo's pixel grid.
+All outputs except the eye cover (a colour mixed in) are *signed multiplicative shading* maps ``s``: the rendered
+colour becomes ``colour * (1 + w * s)`` for a per-frame weight ``w`` — dark skin therefore gets proportionally dark
+creases (never grey paint) and the photo's texture is kept. Everything is computed once per photo at a working
+resolution where the IPD is at most ~96 px, then resampled to the photo's pixel grid.
 """
 
 from .analysis import LAYER_NAMES, Light, estimate_light, fit_light, valley_response

@@ -24,7 +24,8 @@ from .analysis import (
     estimate_light,
     valley_response,
 )
-from .creases import _Ctx, _eye_cover, _forehead, _glabella, _nose, _softclip
+from .cover import _eye_cover
+from .creases import _Ctx, _forehead, _glabella, _nose, _softclip
 from .folds import _chin, _crows_feet, _lower_lid, _nasolabial
 
 
