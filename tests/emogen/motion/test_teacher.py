@@ -62,20 +62,22 @@ def test_jaw_opens_on_vowels_and_closes_in_pauses():
     assert stressed_onsets([PhoneSegment("AA1", 0.0, 0.1), PhoneSegment("AH0", 0.1, 0.2)]) == [0.0]
 
 
-def test_speech_owns_the_jaw_of_a_wide_open_expression():
-    """A surprised speaker (the expression drops the jaw to 0.9) still articulates: within an utterance, the
-    expression keeps a quarter of its jaw opening, so /b/ nearly closes the mouth and the gaps between words stay
-    nearly closed; after the utterance the expression's own jaw drop returns in full."""
-    n = 100  # 4 s: speech for the first 2.4 s, then silence
-    phones = phones_alternating(2.4)
+def surprised_jaw(n: int, phones: list[PhoneSegment]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's jawOpen `(n,)` and frame times for a surprised speaker whose expression drops the jaw to 0.9."""
     expression = torch.zeros(n, 52)
     expression[:, ARKIT_INDEX["jawOpen"]] = 0.9
     m = teacher_motion(
         n, phones=phones, emotion=constant_track("surprised", 1.0, n), expression=expression,
         generator=torch.Generator().manual_seed(0),
     )  # fmt: skip
-    jaw = m.blendshape("jawOpen")
-    t = torch.arange(n) / FPS
+    return m.blendshape("jawOpen"), torch.arange(n) / FPS
+
+
+def test_speech_owns_the_jaw_of_a_wide_open_expression():
+    """A surprised speaker (the expression drops the jaw to 0.9) still articulates: within an utterance, the
+    expression keeps a quarter of its jaw opening, so /b/ nearly closes the mouth and the gaps between words stay
+    nearly closed; after the utterance the expression's own jaw drop returns in full."""
+    jaw, t = surprised_jaw(100, phones_alternating(2.4))  # 4 s: speech for the first 2.4 s, then silence
     on_b = (t < 2.4) & ((t % 0.6) > 0.02) & ((t % 0.6) < 0.08)
     assert jaw[on_b].max() < 0.9 * 0.25 + 0.12, jaw[on_b]
     # the 0.25 s gaps between words are still speech: the jaw drop does not flash back in each of them
@@ -87,19 +89,12 @@ def test_speech_owns_the_jaw_of_a_wide_open_expression():
 def test_the_expression_mouth_returns_in_long_pauses_only():
     """Silent pauses within a turn are mostly under a second, pauses at major boundaries longer (Campione &
     Véronis 2002: brief < 0.2 s, medium 0.2-1 s, long > 1 s): a surprised speaker's jaw drop stays receded
-    through a 0.8 s pause between sentences and comes back in a 1.6 s one."""
-    n = 150  # 6 s: speech 0-1.55 s, pause 0.85 s, speech 2.4-3.95 s, then silence
+    through a 0.85 s pause between sentences and comes back once the turn is over."""
+    # 6 s: speech 0-1.55 s, pause 0.85 s, speech 2.4-3.95 s, then silence
     phones = phones_alternating(1.8) + [
         PhoneSegment(p.phone, p.start + 2.4, p.end + 2.4) for p in phones_alternating(1.8)
     ]
-    expression = torch.zeros(n, 52)
-    expression[:, ARKIT_INDEX["jawOpen"]] = 0.9
-    m = teacher_motion(
-        n, phones=phones, emotion=constant_track("surprised", 1.0, n), expression=expression,
-        generator=torch.Generator().manual_seed(0),
-    )  # fmt: skip
-    jaw = m.blendshape("jawOpen")
-    t = torch.arange(n) / FPS
+    jaw, t = surprised_jaw(150, phones)
     short_pause = (t > 1.6) & (t < 2.05)
     assert jaw[short_pause].max() < 0.9 * 0.25 + 0.12, jaw[short_pause]
     assert jaw[(t > 5.0)].min() > 0.85
