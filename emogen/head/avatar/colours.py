@@ -64,7 +64,7 @@ LASH_WIDTH = (0.012, 0.012)
 
 def paint_lash_lines(rgb: np.ndarray, p: np.ndarray, face: np.ndarray, lids: list[np.ndarray]) -> np.ndarray:
     """Darken the texels along each upper lid's margin into the lash line (its colour from the darkest texels
-    there, at most :data:`LASH_DARK` of the lid's skin), thickest over the outer two thirds.
+    there, at most :data:`LASH_DARK` of the lid's skin), thickest at about 60 % of the way to the outer corner.
 
     Args:
         rgb (`np.ndarray` of shape `(h, w, 3)`): texel colours (sRGB, [0, 1]).
@@ -85,7 +85,7 @@ def paint_lash_lines(rgb: np.ndarray, p: np.ndarray, face: np.ndarray, lids: lis
         # along the lid from the inner to the outer corner (the inner corner is the one nearer the midline)
         t = (q[:, 0] - x0) / max(x1 - x0, 1e-6)
         t = t if abs(x1) > abs(x0) else 1.0 - t
-        width = LASH_WIDTH[0] + LASH_WIDTH[1] * np.sin(np.pi * np.clip(t, 0.0, 1.0) ** 0.7)
+        width = LASH_WIDTH[0] + LASH_WIDTH[1] * np.sin(np.pi * np.clip(t, 0.0, 1.0) ** 1.5)  # widest at t ≈ 0.63
         ends = _smooth(0.0, 0.12, t) * _smooth(1.0, 0.9, t)
         alpha = _smooth(-0.02, -0.005, dy) * (1.0 - _smooth(0.6 * width, width, dy)) * ends
         c = rgb[near]
