@@ -178,7 +178,7 @@ def test_raised_brows_unfold_the_eye_cover(avatar, backend):
     assert green(inner) > green(rest) + 20.0  # the whole skin takes the marked colour
     assert abs(green(outer) - green(rest)) < 3.0  # no outer weight marked
     marked.layers[..., ch["cover_outer"]] = 255
-    marked.texture_key = -1  # new texture contents: not the cached ones
+    marked = HeadAvatar(dict(marked.named_buffers(recurse=False)), mouth=avatar.mouth)  # new textures: a new key
     outer = renderer(marked, MotionTrack.from_weights({"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}), size=96)[0]
     assert green(outer) > green(rest) + 20.0
 
