@@ -252,8 +252,8 @@ def test_brow_raise_unfolds_the_eye_cover_as_skin(astro):
     lay = W.expression_layers(shaded, pts, ipd, ident)
     alpha = lay.cover_inner + lay.cover_outer
     assert alpha[band].mean() > 0.7
-    # the colour is the person's skin: the hue of the unshaded photo there and nearly as light (the real fold is
-    # lit like the skin above the brow, its model 0.85 of that)
+    # the colour is the person's skin: the hue of the unshaded photo there and nearly as light (the model: 0.94 of
+    # the skin above the brow, as real raised brows read)
     y = np.array([0.299, 0.587, 0.114])
     skin = photo[band].astype(float).mean(0) / 255
     cover = lay.cover[band].mean(0)
@@ -268,7 +268,7 @@ def test_brow_raise_unfolds_the_eye_cover_as_skin(astro):
     eye_y = pts[[468, 473], 1].mean()
     assert alpha[int(eye_y) :].max() < 0.02
     for lid in (159, 386):
-        x, y = pts[lid]
-        assert alpha[int(y) - 1 : int(y) + 2, int(x) - 2 : int(x) + 3].max() < 0.1
+        lx, ly = pts[lid]
+        assert alpha[int(ly) - 1 : int(ly) + 2, int(lx) - 2 : int(lx) + 3].max() < 0.1
     plain = W.expression_layers(photo, pts, ipd, ident)
     assert (plain.cover_inner + plain.cover_outer)[band].mean() < 0.5 * alpha[band].mean()
