@@ -20,9 +20,9 @@ _COVER_LIGHT = 0.94
 _GLASSES_STEP = 0.2
 
 
-def _wears_glasses(ctx: _Ctx, gray: np.ndarray) -> bool:
+def _wears_glasses(ctx: _Ctx, gray: np.ndarray, skin: float) -> bool:
     """Whether a spectacle frame crosses the nose between the eyes (a sharp luminance step along the midline from
-    above the nasion to between the inner eye corners)."""
+    above the nasion to between the inner eye corners, relative to the skin's luminance ``skin``)."""
     fp, fm = ctx.ident, ctx.fm
     y_lo, y_hi = float(fp[6, 1]), float(fp[168, 1])
     top = y_hi + 0.3 * (y_hi - y_lo)
@@ -32,8 +32,6 @@ def _wears_glasses(ctx: _Ctx, gray: np.ndarray) -> bool:
     edges = np.linspace(y_lo, top, 41)
     idx = np.digitize(fm.V[strip], edges)
     prof = np.array([np.median(gray[strip][idx == k]) for k in range(1, 41) if (idx == k).any()])
-    sel = ctx.skin > 0.5
-    skin = float(np.median(gray[sel])) if sel.sum() > 20 else float(np.median(gray))
     return len(prof) > 4 and float(np.abs(np.diff(prof)).max()) > _GLASSES_STEP * max(skin, 1e-3)
 
 
@@ -55,22 +53,22 @@ def _eye_cover(ctx: _Ctx, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
     g = face_topology().groups
     fp, fm = ctx.ident, ctx.fm
-    srgb = rgb.astype(_F32) / 255.0
-    gray = srgb @ np.array([0.299, 0.587, 0.114], _F32)
-    local = _blur(gray, 0.015 * ctx.ipd)
-    # diffusely lit skin only: not the fold's shadow, stubble, the side of the nose in shade or a highlight
+    gray = np.exp(ctx.logy) - 0.03  # the photo's luminance, as the crease layers have it
+    colour = np.zeros(gray.shape + (3,), _F32)
+    inner_map = np.zeros(gray.shape, _F32)
+    outer_map = np.zeros(gray.shape, _F32)
     sel = ctx.skin > 0.5
     med = float(np.median(gray[sel])) if sel.sum() > 20 else float(np.median(gray))
+    if _wears_glasses(ctx, gray, med):
+        # the frame's rim may cross the band: it would be painted over with skin (the warp still stretches it)
+        return colour, inner_map, outer_map
+    srgb = rgb.astype(_F32) / 255.0
+    local = _blur(gray, 0.015 * ctx.ipd)
+    # diffusely lit skin only: not the fold's shadow, stubble, the side of the nose in shade or a highlight
     g1 = _blur(gray, 0.01 * ctx.ipd)
     sk = ctx.skin * _smoothstep(0.6 * med, 0.85 * med, g1) * (1 - _smoothstep(1.1 * med, 1.3 * med, g1))
     wsk = _blur(sk, 0.1 * ctx.ipd) + 1e-4
     near_skin = np.stack([_blur(srgb[..., c] * sk, 0.1 * ctx.ipd) for c in range(3)], -1) / wsk[..., None]
-    colour = np.zeros(gray.shape + (3,), _F32)
-    inner_map = np.zeros(gray.shape, _F32)
-    outer_map = np.zeros(gray.shape, _F32)
-    if _wears_glasses(ctx, gray):
-        # the frame's rim may cross the band: it would be painted over with skin (the warp still stretches it)
-        return colour, inner_map, outer_map
     sides = ((g.right_eye_upper, _BROW_LOWER[0], _BROW_UPPER[0]), (g.left_eye_upper, _BROW_LOWER[1], _BROW_UPPER[1]))
     for lid_ids, lower, upper in sides:
         lid = fp[list(lid_ids), :2]
