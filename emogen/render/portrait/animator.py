@@ -48,7 +48,7 @@ from .appearance.layers import arkit_layer_weights, emotion_colour_weights
 from .canvas import Canvas, build_canvas, rig_rest_smile
 from .geometry import warp_attributes, warp_targets
 from .mouth import cull_interior
-from .shading import FRAME_SLOTS, FRAME_VALUES, PortraitShading, TorchPortraitShader
+from .shading import FRAME_SLOTS, FRAME_VALUES, PortraitShading, TorchPortraitShader, own_mouth_weight
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +323,7 @@ class PortraitAnimator:
         creases = arkit_layer_weights(motion.blendshapes.cpu(), prepared.rig.rest_weights.cpu())
         out = torch.zeros(b, 4 * FRAME_SLOTS)
         out[:, 0] = self._relax_weight(prepared, motion).cpu()
+        out[:, FRAME_VALUES.index("own_mouth")] = own_mouth_weight(out[:, 0], prepared.rest_smile)
         for name in LAYER_NAMES:
             w = creases[name]
             if name == "nasolabial":

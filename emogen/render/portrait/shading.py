@@ -39,6 +39,7 @@ __all__ = [
     "crease_shading",
     "lip_line_width",
     "mouth_colour",
+    "own_mouth_weight",
     "smoothstep",
 ]
 
@@ -89,9 +90,22 @@ def smoothstep(e0: float, e1: float, x: torch.Tensor) -> torch.Tensor:
     return t * t * (3.0 - 2.0 * t)
 
 
+def own_mouth_weight(relax: torch.Tensor, rest_smile: float) -> torch.Tensor:
+    """How much of the photo's own mouth interior a frame may keep (``(B,)``, before the opening's check).
+
+    Only a smiling photo's (``rest_smile``, :func:`~emogen.render.portrait.canvas.rig_rest_smile`) interior, its
+    teeth between smiling lips, and only while the frame keeps that smile (``relax``, the share of the smile the frame
+    takes away, below 0.1-0.5). The interior of a photo whose mouth is open for any other reason (a surprised or
+    speaking photo: dark cavity, tongue, lower teeth) belongs to its own mouth shape: squeezed into a smile or a
+    sneer it is a smear, so such photos always get the 3D interior.
+    """
+    return (1.0 - smoothstep(0.1, 0.5, relax)) * smoothstep(0.15, 0.3, torch.as_tensor(float(rest_smile)))
+
+
 #: Per-frame values of :attr:`PortraitShading.frame`, in order: the relaxed-skin weight, the crease layers'
 #: weights (the nasolabial fold per side), the colour cues' weights, the unfolded eye cover's (inner and outer brow
-#: raise), padded to whole ``vec4`` slots.
+#: raise), the weight of the photo's own mouth interior (:func:`own_mouth_weight`), padded to whole ``vec4``
+#: slots.
 FRAME_VALUES: tuple[str, ...] = (
     "relax",
     "glabella",
@@ -107,6 +121,7 @@ FRAME_VALUES: tuple[str, ...] = (
     "pallor",
     "cover_inner",
     "cover_outer",
+    "own_mouth",
 )
 FRAME_SLOTS = 4  # vec4 slots the GL shader receives (16 values)
 
@@ -148,6 +163,7 @@ class TorchPortraitShader:
         tex = inputs.texture.to(a.device)
         fv = inputs.frame.to(a.device, a.dtype)
         relax = fv[:, 0]
+        own_mouth = fv[:, FRAME_VALUES.index("own_mouth")]
         scale = torch.tensor([2.0 / w, 2.0 / h], device=a.device)
         grid = a[..., 0:2] * scale - 1.0
         skin = F.grid_sample(
@@ -173,15 +189,15 @@ class TorchPortraitShader:
             alpha = smoothstep(0.0, 1.0, torch.minimum(dist, gap - dist) / 0.9).unsqueeze(-1)
             colour[m_eye] = colour[m_eye] * (1 - alpha) + (eyeball * shadow.unsqueeze(-1)) * alpha
         if m_inside.any():
-            # the 3D interior, shaded per vertex; the photo's own interior while the opening is close to the
-            # photo's and the smile that shaped it is kept (a grin's teeth don't belong in other faces)
+            # the 3D interior, shaded per vertex; the photo's own interior (a smiling photo's teeth) while the
+            # opening is close to the photo's and the frame keeps the smile (:func:`own_mouth_weight`)
             sel = a[m_inside]
             col = sel[:, [2, 3, 6]]
             g3 = (sel[:, 0:2] * scale - 1.0).view(1, 1, -1, 2)
             own = F.grid_sample(tex[:, 9:12], g3, mode="bilinear", padding_mode="border", align_corners=False)
             own = own.view(3, -1).T
             b_idx = m_inside.nonzero()[:, 0]
-            synth = torch.maximum(smoothstep(1.25, 2.0, sel[:, 9]), smoothstep(0.1, 0.5, relax[b_idx]))
+            synth = torch.maximum(smoothstep(1.25, 2.0, sel[:, 9]), 1.0 - own_mouth[b_idx])
             colour[m_inside] = own * (1 - synth.unsqueeze(-1)) + col * synth.unsqueeze(-1)
         if m_mouth.any():
             # the lip-line bands (and the flat strip behind the interior): the shadowed rim of the opening
@@ -195,7 +211,7 @@ class TorchPortraitShader:
             own = F.grid_sample(tex[:, 9:12], g3, mode="bilinear", padding_mode="border", align_corners=False)
             own = own.view(3, -1).T
             b_idx = m_mouth.nonzero()[:, 0]
-            synth = torch.maximum(smoothstep(1.25, 2.0, sel[:, 9]), smoothstep(0.1, 0.5, relax[b_idx]))
+            synth = torch.maximum(smoothstep(1.25, 2.0, sel[:, 9]), 1.0 - own_mouth[b_idx])
             col = own * (1 - synth.unsqueeze(-1)) + col * synth.unsqueeze(-1)
             # pixel coverage of the true opening (1 px box filter), widened to a lip line of _lip_line_width px
             # as the lips close

@@ -84,14 +84,14 @@ void main() {{
         col = mix(col, ball * shadow, alpha);
     }}
     if (m_mouth > 1.5) {{
-        float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
+        float synth = max(ss(1.25, 2.0, a2.y), 1.0 - frame3.z);
         col = mix(p3.rgb, vec3(a0.z, a0.w, a1.z), synth);
     }} else if (m_mouth > 0.5) {{
         float lw = max(1.0, LIP_LINE * ipd);
         float parted = lip.a * ss(2.0 * lw, 4.0 * lw, gap);  // 0: a closed-lip line, 1: lips 2-4 line widths apart
         vec3 synth_col = mix(mouth_colour(a2.x), lip.rgb * INNER_LIP_SHADE, parted);
         vec3 own = p3.rgb;
-        float synth = max(ss(1.25, 2.0, a2.y), ss(0.1, 0.5, relax_w));
+        float synth = max(ss(1.25, 2.0, a2.y), 1.0 - frame3.z);
         vec3 m = mix(own, synth_col, synth);
         float closed = 1.0 - ss(0.0, 2.0 * lw, gap);
         float edge = min(dist, gap - dist);
