@@ -51,6 +51,12 @@ _REST_DEADZONE = 0.12
 #: these a photo's score is no evidence of the action, and above them it is rescaled. Without this, "neutral"
 #: raised such faces' brows by ~5 mm and a full frown lowered them by ~2 mm from the photo.
 _REST_BASELINE = {"browDown": 0.45, "eyeSquint": 0.3, "mouthPress": 0.25}
+#: How far a full smile lifts the middle of the upper lip from rest (IPD): from a rest display of the upper incisors'
+#: edges of ≈ 2-3 mm (Vig & Brundo 1978) to the whole crown, ≈ 10.5 mm (Wheeler's central incisor), bared up to
+#: the gum line in an average smile (Tjan, Miller & The 1984): ≈ 8 mm of 63. A smiling photo's neutral lips meet no
+#: lower; without this bound its upper lip came down 10-14 mm, a long, swollen neutral upper lip over teeth set so
+#: low that smiling again bared 5 mm of gum.
+_SMILE_LIP_LIFT = 0.13
 #: IPD the neutral mouth corners of a smiling photo are lowered beyond what its smile score explains.
 _CORNER_MARGIN = 0.1
 _MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
@@ -180,8 +186,13 @@ def _lower_corners(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray, r
     return identity + d
 
 
-def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> np.ndarray:
+def _close_lips(
+    identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray, photo: np.ndarray | None = None
+) -> np.ndarray:
     """Close the lips of the neutral identity when the photo's parted lips are not explained by its jaw weights.
+
+    With the ``photo``'s own vertices, the upper lip ends at most :data:`_SMILE_LIP_LIFT` below where the photo has
+    it (the lower lip closes the rest).
 
     The closing displacement ``D`` is added to the identity and ``-D`` is spread over the shapes active in the
     photo (``shapes += -outer(rest / |rest|², D)``), so the photo itself is still reproduced exactly.
@@ -203,15 +214,24 @@ def _close_lips(identity: np.ndarray, shapes: np.ndarray, rest: np.ndarray) -> n
     thick_up = identity[outer_up, 1] - identity[up, 1]
     profile = np.sin(np.linspace(0, np.pi, len(up) + 2)[1:-1])
     share = np.clip((0.09 * profile - thick_up) / np.maximum(gap, 1e-6), 0.5, 0.85)
+    drop = share * gap
+    if photo is not None:
+        # the upper lip comes down no further than a smile lifts it (_SMILE_LIP_LIFT): the rest of the opening is
+        # the lower lip's, which a broad smile pulls down below the upper teeth
+        drop = np.minimum(drop, np.clip(_SMILE_LIP_LIFT - (photo[up, 1] - identity[up, 1]), 0.0, None))
     d_up = np.zeros((len(up), 3))
     d_lo = np.zeros((len(lo), 3))
-    d_up[:, 1] = -share * gap
-    d_lo[:, 1] = (1.0 - share) * gap
-    # the outer lip lines follow, less towards the corners (which do not move): a uniform shift would fold the
-    # upper lip beside the corners over the opening
-    t_up, t_lo = a.lip_taper(outer_up)[:, None], a.lip_taper(outer_lo)[:, None]
+    d_up[:, 1] = -drop
+    d_lo[:, 1] = gap - drop
+    # the outer upper lip line follows, less towards the corners (which do not move): a uniform shift would fold the
+    # upper lip beside the corners over the opening; the lower lip rises as a whole (a smile pulls the whole lip
+    # down, its red stays as thick), its outer line with the inner one across the mouth
+    t_up = a.lip_taper(outer_up)[:, None]
+    order = np.argsort(identity[lo, 0])
+    d_outer_lo = np.zeros((len(outer_lo), 3))
+    d_outer_lo[:, 1] = np.interp(identity[outer_lo, 0], identity[lo[order], 0], d_lo[order, 1])
     d = a.deform(
-        [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up), (outer_lo, 0.6 * d_lo.mean(0) * t_lo)],
+        [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up), (outer_lo, d_outer_lo)],
         radius=0.25,
     )
     shapes += -np.einsum("k,vc->kvc", rest / (rest**2).sum(), d)
@@ -353,7 +373,7 @@ class FaceRig(nn.Module):
         _compensate_foreshortening(shapes, rot)
         identity = face_v - np.einsum("k,kvc->vc", rest, shapes)
         if relative:
-            identity = _close_lips(identity, shapes, rest)
+            identity = _close_lips(identity, shapes, rest, face_v)
             identity = _lower_corners(identity, shapes, rest, residual)
         return cls(
             identity=torch.from_numpy(identity).float(),

@@ -224,3 +224,32 @@ def test_cheek_raise_of_a_smiling_photo_needs_narrowed_eyes(rig):
     and 0.37 before; now 0.31 on the side that squints a little, 0 on the other)."""
     au6 = [float(rig.rest_weights[ARKIT_INDEX[f"cheekSquint{side}"]]) for side in ("Left", "Right")]
     assert min(au6) >= 0.0 and max(au6) < 0.4 and sum(au6) < 0.5, au6
+
+
+def test_a_smiling_photos_neutral_lips_meet_no_lower_than_a_smile_lifts_the_upper_lip():
+    """A broad open smile (lips 0.3 IPD ≈ 19 mm apart beyond what its smile score explains): the neutral lips close,
+    the upper lip coming down no further than a full smile lifts it (≈ 8 mm), the lower lip rising the rest of the
+    way and keeping its thickness. Splitting the gap in half brought the upper lip down 0.2 IPD (≈ 12.5 mm): a long
+    upper lip over teeth set so low that smiling again bared the gums."""
+    from emogen.face.authoring import _Author
+    from emogen.face.rig import _SMILE_LIP_LIFT, _close_lips
+
+    _, shapes, _ = load_blendshapes()
+    shapes = shapes.double().numpy().copy()
+    rest = np.zeros(NUM_BLENDSHAPES)
+    rest[[ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]] = 0.9
+    g = face_topology().groups
+    up = np.array(g.lips_inner_upper[1:-1] + g.lips_outer_upper[1:-1])
+    lo = np.array(g.lips_inner_lower[1:-1] + g.lips_outer_lower[1:-1])
+    template = canonical_template().astype(np.float64)
+    parted = _Author(template).deform([(up, [0.0, 0.15, 0.0]), (lo, [0.0, -0.15, 0.0])], radius=0.3)
+    photo = template + parted + np.einsum("k,kvc->vc", rest, shapes)
+    identity = photo - np.einsum("k,kvc->vc", rest, shapes)
+    closed = _close_lips(identity, shapes, rest, photo)
+    assert abs(closed[13, 1] - closed[14, 1]) < 0.01  # the lips meet
+    assert photo[13, 1] - closed[13, 1] <= _SMILE_LIP_LIFT + 1e-6
+    assert closed[14, 1] - photo[14, 1] > 0.3 - _SMILE_LIP_LIFT - 0.01
+    # the lower lip rises as a whole: its red stays as thick as in the photo (within 0.02 IPD ≈ 1 mm)
+    assert abs((closed[14, 1] - closed[17, 1]) - (photo[14, 1] - photo[17, 1])) < 0.02
+    # the photo is still reproduced: what the identity gained, the smile's shapes give back
+    assert np.allclose(closed + np.einsum("k,kvc->vc", rest, shapes), photo, atol=1e-9)
