@@ -51,18 +51,54 @@ _REST_DEADZONE = 0.12
 #: these a photo's score is no evidence of the action, and above them it is rescaled. Without this, "neutral"
 #: raised such faces' brows by ~5 mm and a full frown lowered them by ~2 mm from the photo.
 _REST_BASELINE = {"browDown": 0.45, "eyeSquint": 0.3, "mouthPress": 0.25}
-#: How far a full smile lifts the middle of the upper lip from rest (IPD): from a rest display of the upper incisors'
-#: edges of ≈ 2-3 mm (Vig & Brundo 1978) to the whole crown, ≈ 10.5 mm (Wheeler's central incisor), bared up to
-#: the gum line in an average smile (Tjan, Miller & The 1984): ≈ 8 mm of 63. A smiling photo's neutral lips meet no
-#: lower; without this bound its upper lip came down 10-14 mm, a long, swollen neutral upper lip over teeth set so
-#: low that smiling again bared 5 mm of gum.
-_SMILE_LIP_LIFT = 0.13
+#: Height of relaxed inner brows above the pupils (IPD, landmarks 107/336 over 468/473, face frame): 0.29-0.35 on
+#: the twelve relaxed photos at hand (median 0.31). A photo's brow action is taken out so that its neutral lands in
+#: this range (:func:`_fit_brow_rest`).
+_RELAXED_BROW = (0.29, 0.35)
+#: Raw MediaPipe scores (browDown mean, browInnerUp) above which a photo shows that brow action.
+_BROW_EVIDENCE = (0.3, 0.15)
+#: How far a full smile can lift the middle of the upper lip from rest (IPD): from a rest display of the upper
+#: incisors' edges of 1-4 mm (Vig & Brundo 1978) to the whole crown, ≈ 10.5 mm (Wheeler's central incisor), and up
+#: to 2 mm of gum in a high smile line (Tjan, Miller & The 1984): at most ≈ 10 mm of 63. A smiling photo's neutral
+#: lips meet no lower than that (before the corners' lowering); without the bound a broad open smile's upper lip
+#: came down up to 14 mm, a long neutral upper lip over teeth set so low that smiling again bared the gums.
+_SMILE_LIP_LIFT = 0.16
 #: IPD the neutral mouth corners of a smiling photo are lowered beyond what its smile score explains.
 _CORNER_MARGIN = 0.1
 _MOUTH_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if n.startswith(("mouth", "jaw", "cheek", "tongue")))
 #: Shapes whose image-plane amplitude is kept on turned faces (everything but eyelid closure and gaze).
 _EXPRESSION_SHAPES = tuple(n for n in ARKIT_BLENDSHAPES if not n.startswith(("eyeBlink", "eyeLook")))
 _MAX_FORESHORTENING_GAIN = 1.6
+
+
+def _inner_brow_height(v: np.ndarray) -> float:
+    """Height (IPD) of the inner brows (107, 336) above the pupils (468, 473), face frame."""
+    return float((v[107, 1] + v[336, 1]) / 2 - (v[468, 1] + v[473, 1]) / 2)
+
+
+def _fit_brow_rest(rest: np.ndarray, raw: np.ndarray, shapes: np.ndarray, face_v: np.ndarray) -> None:
+    """Adjust the photo's brow weights (in place) so that its neutral inner brows lie in :data:`_RELAXED_BROW`.
+
+    MediaPipe's scores say *which* brow action a photo shows but not reliably how much: taken out as scored, a
+    posed anger's brows stayed 0.04 IPD too low (browDown 0.43, under the relaxed-face floor), a posed fear's came
+    down 0.06 too low (browInnerUp 0.49, over-removed) and a frowning speaker's went 0.03 too high: neutral then
+    frowned or looked startled. Only an action the detector reports is adjusted (``raw`` browDown above
+    :data:`_BROW_EVIDENCE`'s first value, browInnerUp above its second), by the least change of its weight that
+    brings the neutral's inner brows into the relaxed range, so brows that are simply high or low are kept.
+    """
+    down = [ARKIT_INDEX["browDownLeft"], ARKIT_INDEX["browDownRight"]]
+    up = ARKIT_INDEX["browInnerUp"]
+    lo, hi = _RELAXED_BROW
+    for ks, evidence in ((down, raw[down].mean() > _BROW_EVIDENCE[0]), ([up], raw[up] > _BROW_EVIDENCE[1])):
+        if not evidence:
+            continue
+        h = _inner_brow_height(face_v - np.einsum("k,kvc->vc", rest, shapes))
+        # the neutral's height moves by per_unit for each unit more of the weights taken out
+        per_unit = -sum(_inner_brow_height(shapes[k] + face_v) - _inner_brow_height(face_v) for k in ks)
+        target = float(np.clip(h, lo, hi))
+        if abs(per_unit) < 1e-6 or target == h:
+            continue
+        rest[ks] = np.clip(rest[ks] + (target - h) / per_unit, 0.0, 1.0)
 
 
 def euler_to_rotation(angles: torch.Tensor) -> torch.Tensor:
@@ -224,14 +260,24 @@ def _close_lips(
     d_up[:, 1] = -drop
     d_lo[:, 1] = gap - drop
     # the outer upper lip line follows, less towards the corners (which do not move): a uniform shift would fold the
-    # upper lip beside the corners over the opening; the lower lip rises as a whole (a smile pulls the whole lip
-    # down, its red stays as thick), its outer line with the inner one across the mouth
-    t_up = a.lip_taper(outer_up)[:, None]
+    # upper lip beside the corners over the opening. The lower lip rises as a whole (a smile pulls the whole lip
+    # down), its outer line with the inner one across the mouth, and its red regains the height the smile's
+    # stretch took (the same volume over the narrower relaxed mouth: the photo's height times its width over the
+    # neutral's)
+    t_up, t_lo = a.lip_taper(outer_up), a.lip_taper(outer_lo)
     order = np.argsort(identity[lo, 0])
     d_outer_lo = np.zeros((len(outer_lo), 3))
     d_outer_lo[:, 1] = np.interp(identity[outer_lo, 0], identity[lo[order], 0], d_lo[order, 1])
+    if photo is not None:
+        relaxed = (photo[14, 1] - photo[17, 1]) * (photo[291, 0] - photo[61, 0]) / (identity[291, 0] - identity[61, 0])
+        closed = (
+            identity[14, 1]
+            - identity[17, 1]
+            + float(np.interp(identity[14, 0], identity[lo[order], 0], d_lo[order, 1]))
+        )
+        d_outer_lo[:, 1] -= (relaxed - closed + d_outer_lo[np.argmax(t_lo), 1]) * t_lo
     d = a.deform(
-        [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up), (outer_lo, d_outer_lo)],
+        [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up[:, None]), (outer_lo, d_outer_lo)],
         radius=0.25,
     )
     shapes += -np.einsum("k,vc->kvc", rest / (rest**2).sum(), d)
@@ -371,6 +417,8 @@ class FaceRig(nn.Module):
             shapes[ARKIT_INDEX[name]] *= gain
         residual = _calibrate_smile(shapes, rest, face_v, template) if relative else None
         _compensate_foreshortening(shapes, rot)
+        if relative:
+            _fit_brow_rest(rest, raw, shapes, face_v)
         identity = face_v - np.einsum("k,kvc->vc", rest, shapes)
         if relative:
             identity = _close_lips(identity, shapes, rest, face_v)

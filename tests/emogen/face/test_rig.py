@@ -228,9 +228,10 @@ def test_cheek_raise_of_a_smiling_photo_needs_narrowed_eyes(rig):
 
 def test_a_smiling_photos_neutral_lips_meet_no_lower_than_a_smile_lifts_the_upper_lip():
     """A broad open smile (lips 0.3 IPD ≈ 19 mm apart beyond what its smile score explains): the neutral lips close,
-    the upper lip coming down no further than a full smile lifts it (≈ 8 mm), the lower lip rising the rest of the
-    way and keeping its thickness. Splitting the gap in half brought the upper lip down 0.2 IPD (≈ 12.5 mm): a long
-    upper lip over teeth set so low that smiling again bared the gums."""
+    the upper lip coming down no further than a full smile can lift it (≈ 10 mm), the lower lip rising the rest of
+    the way, its red as voluminous as in the photo over the narrower relaxed mouth. Splitting the gap in half brought
+    the upper lip down 0.195 IPD (≈ 12.3 mm): a long upper lip over teeth set so low that smiling again bared the
+    gums; and the lower lip's outer line, following at 0.6 of the inner one's mean, swelled the lower lip."""
     from emogen.face.authoring import _Author
     from emogen.face.rig import _SMILE_LIP_LIFT, _close_lips
 
@@ -249,7 +250,31 @@ def test_a_smiling_photos_neutral_lips_meet_no_lower_than_a_smile_lifts_the_uppe
     assert abs(closed[13, 1] - closed[14, 1]) < 0.01  # the lips meet
     assert photo[13, 1] - closed[13, 1] <= _SMILE_LIP_LIFT + 1e-6
     assert closed[14, 1] - photo[14, 1] > 0.3 - _SMILE_LIP_LIFT - 0.01
-    # the lower lip rises as a whole: its red stays as thick as in the photo (within 0.02 IPD ≈ 1 mm)
-    assert abs((closed[14, 1] - closed[17, 1]) - (photo[14, 1] - photo[17, 1])) < 0.02
+    # the lower lip rises as a whole, its red regaining the height the smile's stretch took (same area)
+    relaxed = (photo[14, 1] - photo[17, 1]) * (photo[291, 0] - photo[61, 0]) / (closed[291, 0] - closed[61, 0])
+    assert abs((closed[14, 1] - closed[17, 1]) - relaxed) < 0.01, (closed[14, 1] - closed[17, 1], relaxed)
     # the photo is still reproduced: what the identity gained, the smile's shapes give back
     assert np.allclose(closed + np.einsum("k,kvc->vc", rest, shapes), photo, atol=1e-9)
+
+
+def test_a_frowning_photos_neutral_brows_come_back_up():
+    """Grace Hopper rendered angry, then taken as the photo: MediaPipe scores its frown browDown 0.5 (relaxed heavy
+    brows score as much), so the brows' height decides how much of it neutral takes out. Her neutral brows come back
+    within 0.03 IPD of her own (measured 0.012; taking out only the score left them 0.067 IPD, ≈ 4 mm, low: a frown
+    at neutral)."""
+    from controls.expression import ExpressionPrior
+    from emogen.controls import resolve_emotion
+    from emogen.evaluation.grid import sample_identities
+    from emogen.face.rig import _inner_brow_height
+    from emogen.face.tracking import FaceTracker
+    from emogen.render.portrait import PortraitAnimator
+
+    animator = PortraitAnimator()
+    track = resolve_emotion("angry:1", duration=1 / 25)
+    with FaceTracker() as tracker:
+        hopper = animator.prepare(sample_identities()["grace_hopper"], tracker=tracker)
+        angry = animator.still(hopper, ExpressionPrior()(track)[0], size=512, emotion=track)
+        rig = FaceRig.from_tracking(tracker.track(angry))
+    own = _inner_brow_height(hopper.rig.identity.numpy())
+    assert _inner_brow_height(rig.deform()[0].numpy()) < own - 0.06  # the photo frowns
+    assert abs(_inner_brow_height(rig.identity.numpy()) - own) < 0.03
