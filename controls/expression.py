@@ -14,18 +14,18 @@ Two tables, both data with their sources (no number here was fitted to a classif
   emotion", PNAS 111: sadness 17 in 67 % of people, fear 25, disgust 17, anger 17).
 * :data:`AU_TO_ARKIT` — how each action unit is produced by ARKit blendshapes, following Apple's blendshape
   descriptions (ARFaceAnchor.BlendShapeLocation) and Meta's ARKit ↔ FACS correspondence (Unity-Movement
-  ``ARKitFace.cs``): AU1 → browInnerUp, AU2 → browOuterUp, AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint,
-  AU7 → eyeSquint, AU9 → noseSneer, AU10 → mouthUpperUp, AU12 → mouthSmile (+ mouthUpperUp, below), AU14 →
-  mouthDimple, AU15 → mouthFrown, AU16 → mouthLowerDown, AU17 → mouthShrugLower (+ mouthShrugUpper), AU20 →
-  mouthStretch, AU24 → mouthPress, AU26 → jawOpen, AU27 → jawOpen (fully). ARKit has no shape for AU23 (lip
-  tightener: the red of the lips thinned, little change in width); it is approximated by rolling both lips in a
-  little and pressing them. AU26 (a *relaxed* jaw drop) stops at jawOpen 0.8, about the 17 mm of pure hinge opening
-  (Woelfel, Igarashi & Dong 2014, J. Korean Assoc. Oral Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm.
-  Four entries are read from real faces through the landmarker the rig is built on (MediaPipe), never from a
-  classifier: AU12's share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile),
-  happiness's AU25 at E, how far AU25 parts the lips (real broad smiles part them 12-20 mm, 0.19-0.32 inter-pupil
-  distances, median 0.22, over seven people's photos: at E the lower lip is pulled down, ``mouthLowerDown`` 1, with
-  a small jaw drop) and the surprise prototype's AU27 (real posed surprise opens the lips 22-40 mm).
+  ``ARKitFace.cs``): AU1 → browInnerUp, AU2 → browOuterUp, AU4 → browDown, AU5 → eyeWide, AU6 → cheekSquint, AU7 →
+  eyeSquint, AU9 → noseSneer, AU10 → mouthUpperUp (+ a little mouthFrown, below), AU12 → mouthSmile (+ mouthUpperUp,
+  below), AU14 → mouthDimple, AU15 → mouthFrown, AU16 → mouthLowerDown, AU17 → mouthShrugLower (+ mouthShrugUpper),
+  AU20 → mouthStretch, AU24 → mouthPress, AU26 → jawOpen, AU27 → jawOpen (fully). ARKit has no shape for AU23 (lip
+  tightener: the red of the lips thinned, little change in width); it is approximated by rolling both lips in a little
+  and pressing them. AU26 (a *relaxed* jaw drop) stops at jawOpen 0.8, about the 17 mm of pure hinge opening (Woelfel,
+  Igarashi & Dong 2014, J. Korean Assoc. Oral Maxillofac. Surg. 40); the rig's jawOpen = 1 opens ≈ 21 mm. Four entries
+  are read from real faces through the landmarker the rig is built on (MediaPipe), never from a classifier: AU12's
+  share of ``mouthUpperUp`` (the upper lip stretched up off the teeth in a full smile), happiness's AU25 at E, how far
+  AU25 parts the lips (real broad smiles part them 12-20 mm, 0.19-0.32 inter-pupil distances, median 0.22, over seven
+  people's photos: at E the lower lip is pulled down, ``mouthLowerDown`` 1, with a small jaw drop) and the surprise
+  prototype's AU27 (real posed surprise opens the lips 22-40 mm).
 
 The prior of a state with label distribution ``p`` and intensity ``s`` is
 ``clamp(s · Σ_k p_k · AU_k · M, 0, 1)`` where ``AU_k`` is row ``k`` of the prototype table and ``M`` the
@@ -103,8 +103,19 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     "AU6": {"cheekSquintLeft": 1.0, "cheekSquintRight": 1.0, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
     "AU7": {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0},
     "AU9": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
-    # AU10 raises the nostril wings a little with the upper lip (FACS)
-    "AU10": {"mouthUpperUpLeft": 1.0, "mouthUpperUpRight": 1.0, "noseSneerLeft": 0.15, "noseSneerRight": 0.15},
+    # AU10 raises the nostril wings a little with the upper lip (FACS), and the middle of the upper lip more than its
+    # outer portions (FACS: "the outer portions ... are also drawn up but not as high as the centre"): this rig's
+    # mouthUpperUp lifts the corners half as far as the middle (it also serves AU12's lifted upper lip, where the
+    # corners rise anyway), so a little mouthFrown holds them where they are; a disgusted upper lip then bends up
+    # in the middle instead of lifting the whole mouth like a smile
+    "AU10": {
+        "mouthUpperUpLeft": 1.0,
+        "mouthUpperUpRight": 1.0,
+        "noseSneerLeft": 0.15,
+        "noseSneerRight": 0.15,
+        "mouthFrownLeft": 0.2,
+        "mouthFrownRight": 0.2,
+    },
     # a full AU12 stretches the upper lip up off the teeth; this rig's basis (MediaPipe's blendshapes) carries that
     # part in mouthUpperUp: read back from 8 real broad smiles of 6 people, mouthUpperUp / mouthSmile has median 0.8
     "AU12": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "mouthUpperUpLeft": 0.8, "mouthUpperUpRight": 0.8},

@@ -102,3 +102,17 @@ def test_moves_with_device_and_rejects_bad_input(prior):
     assert prior.to(torch.float64).au_to_arkit.dtype == torch.float64
     with pytest.raises(TypeError, match="EmotionTrack"):
         prior(torch.zeros(3, 8))
+
+
+def test_the_upper_lip_raiser_bends_the_lip_up_in_the_middle_not_at_the_corners():
+    """AU10 through the AU → ARKit table and the rig's fields: the middle of the upper lip rises, the corners a tenth
+    as far at most (FACS: the outer portions less than the centre). mouthUpperUp alone lifts the corners half as far
+    as the middle, which with AU9 and AU17 left a disgusted mouth's corners 0.06 IPD up: a smile."""
+    from emogen.controls.expression import au_matrix
+    from emogen.face.blendshapes import load_blendshapes
+
+    _, fields, _ = load_blendshapes()
+    weights = au_matrix()[list(ACTION_UNITS).index("AU10")]
+    lift = torch.einsum("k,kvc->vc", weights, fields)[:, 1]
+    assert lift[[0, 13]].min() > 0.05  # the middle of the upper lip (outer and inner line)
+    assert lift[[61, 291]].abs().max() < 0.1 * lift[13]
