@@ -2,8 +2,9 @@
 
 * :func:`fill_mouth` — the photo with its mouth interior inpainted with lip colour (inner-lip landmarks are ~1 px
   off, so closed lips would otherwise show teeth);
-* :func:`eyeball_layer` — each eye opening extended outwards with its own sclera colour, so an iris moved by gaze
-  reveals white of the eye beside it;
+* :func:`eyeball_layer` — each eye opening extended outwards with the white of the eye (:func:`sclera_colour`) and
+  the whole iris, without the band under the upper lid (its shadow and lashes move with the lid), so a raised lid
+  or an iris moved by gaze uncovers an eyeball;
 * :func:`relax_delta` — a "relaxed" skin layer (smile creases lightened) blended in by how much of the photo's smile
   the motion takes away;
 * :func:`teeth_colour` — the colour to draw synthetic teeth with;
@@ -25,6 +26,7 @@ from ...utils import srgb_to_linear
 __all__ = [
     "LIP_REFERENCE_LUMINANCE",
     "eyeball_layer",
+    "sclera_colour",
     "fill_mouth",
     "lip_colour",
     "mouth_exposure",
@@ -61,11 +63,42 @@ def fill_mouth(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
     return cv2.inpaint(win, (mask > 0).astype(np.uint8), max(2.0, 0.06 * ipd_px), cv2.INPAINT_TELEA)
 
 
+#: Width (IPD) of the band under the upper lid's margin that holds the lid's shadow and the lashes in a photo.
+UPPER_LID_BAND = 0.03
+#: The white of the eye, lit like the skin beside it, is at least this much brighter than that skin (white tissue
+#: against skin of any tone), and near-neutral: at most this much of its own tint is kept (the largest channel's
+#: departure from the mean, relative to the mean).
+SCLERA_OVER_SKIN = 1.2
+SCLERA_TINT = 0.12
+#: Brightness of the white of the eye three iris radii from the pupil relative to beside the iris (the eyeball curves
+#: away towards the corners): measured on the photos at hand, the sclera 2.3-3.2 radii out is 0.79 (0.72-0.91, 13
+#: eyes) as bright as 1.15-1.7 radii out.
+SCLERA_FALLOFF = 0.75
+
+
+def sclera_colour(sclera_px: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """The colour a raised lid uncovers: the brightest quarter of the photo's visible white of the eye (``(n, 3)``,
+    outside the iris; the part a raised lid uncovers is lit, not in the lid's shadow), at least
+    :data:`SCLERA_OVER_SKIN` times as bright as the ``skin`` beside the eye and no more tinted than
+    :data:`SCLERA_TINT`. Taken as the brightest pixels alone, the few shadowed pixels between a photo's lids gave
+    the skin's own colour on most faces, and a raised lid (AU5) uncovered skin instead of an eye."""
+    skin = np.asarray(skin, np.float32)
+    if len(sclera_px) >= 4:
+        lum = sclera_px.mean(-1)
+        est = np.median(sclera_px[lum >= np.quantile(lum, 0.75)], 0).astype(np.float32)
+    else:
+        est = skin
+    mean = max(float(est.mean()), 1.0)
+    level = min(max(mean, SCLERA_OVER_SKIN * float(skin.mean())), 245.0)
+    tint = (est - mean) / mean
+    tint *= min(1.0, SCLERA_TINT / max(float(np.abs(tint).max()), 1e-6))
+    return np.clip(level * (1.0 + tint), 0.0, 255.0)
+
+
 def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray:
     """The eyeballs, for lids that open wider than in the photo (AU5) or irises moved by gaze: each eye opening as
     photographed, completed where the lids hid it — the iris as a whole disc (its colour from its visible part,
-    the pupil and the darker limbal ring drawn in) and white of the eye around it, in the colour of the brightest
-    visible sclera (the part a raised lid uncovers is lit, not in the lid's shadow)."""
+    the pupil and the darker limbal ring drawn in) and white of the eye around it (:func:`sclera_colour`)."""
     import cv2
 
     g = face_topology().groups
@@ -75,16 +108,38 @@ def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray
     for up, lo, centre in ((g.left_eye_upper, g.left_eye_lower, 473), (g.right_eye_upper, g.right_eye_lower, 468)):
         loop = np.concatenate([pts[list(up)], pts[list(lo)][::-1]])
         known = poly_mask(win.shape[:2], loop, dilate=-max(1.0, 0.015 * ipd_px)) > 128
+        # the band under the upper lid holds the lid's own shadow and the lashes: it moves with the lid, it is not
+        # the eyeball's (the shader draws the lid's shadow wherever the lid is)
+        lid = np.zeros(win.shape[:2], np.uint8)
+        cv2.polylines(
+            lid,
+            [np.round(pts[list(up)] * 4).astype(np.int32)],
+            False,
+            1,
+            max(1, int(round(2 * UPPER_LID_BAND * ipd_px))),
+            shift=2,
+        )
+        known &= lid == 0
         if known.sum() < 4:
             continue
-        inside = win[known].astype(np.float32)
-        lum = inside.mean(-1)
-        sclera = np.median(inside[lum >= np.quantile(lum, 0.9)], 0)
-        region = poly_mask(win.shape[:2], loop, dilate=max(3.0, 0.25 * ipd_px)) > 0
-        fill = np.broadcast_to(sclera, win.shape).astype(np.float32).copy()
         c = pts[centre]
         radius = float(np.linalg.norm(pts[centre + 1 : centre + 5] - c, axis=-1).mean())
         d = np.hypot(xx - c[0], yy - c[1]) / max(radius, 1e-3)
+        # the skin beside the eye, in the socket's light: the lower lid just below its margin
+        below = pts[list(lo)].mean(0) + np.array([0.0, 0.1 * ipd_px])
+        cheek = np.hypot(xx - below[0], yy - below[1]) < max(2.0, 0.05 * ipd_px)
+        skin = np.median(win[cheek].astype(np.float32), 0) if cheek.any() else win[known].astype(np.float32).mean(0)
+        sclera = sclera_colour(win[known & (d > 1.15)].astype(np.float32), skin)
+        region = poly_mask(win.shape[:2], loop, dilate=max(3.0, 0.25 * ipd_px)) > 0
+        # the opening's margin (lashes, the lid's edge) is continued from inside the opening, so lids as open as
+        # the photo's keep the photo's eye; further out, where a raised lid uncovers it, the white of the eye
+        opening = poly_mask(win.shape[:2], loop) > 128
+        inpainted = cv2.inpaint(win, (region & ~known).astype(np.uint8), max(2.0, 0.03 * ipd_px), cv2.INPAINT_TELEA)
+        outside = cv2.distanceTransform((~opening).astype(np.uint8), cv2.DIST_L2, 3)
+        w = np.clip(outside / max(1.0, 0.04 * ipd_px), 0.0, 1.0)[..., None]
+        # the eyeball curves away towards the corners: its white darkens with the distance from the iris
+        curve = 1.0 - (1.0 - SCLERA_FALLOFF) * np.clip((d - 1.2) / 1.8, 0.0, 1.0)[..., None]
+        fill = (1.0 - w) * inpainted.astype(np.float32) + w * sclera.astype(np.float32) * curve
         ring = known & (d > 0.45) & (d < 0.85)
         centred = cv2.pointPolygonTest(loop.astype(np.float32), (float(c[0]), float(c[1])), False) >= 0
         if centred and radius > 1.0 and ring.sum() >= 4:  # the iris in the opening, enough of it to take its colour

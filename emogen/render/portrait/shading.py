@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..raster import Fragments
+from .layers import UPPER_LID_BAND
 
 __all__ = [
     "ATTRIBUTE_CHANNELS",
@@ -185,6 +186,10 @@ class TorchPortraitShader:
             eyeball = F.grid_sample(tex[:, 6:9], g2, mode="bilinear", padding_mode="border", align_corners=False)
             eyeball = eyeball.view(3, -1).T
             dist, gap = sel[:, 6], sel[:, 7]
+            # the band under the upper lid (its shadow, the lashes) moves with the lid: the photo's opening there
+            band = UPPER_LID_BAND * inputs.ipd_px
+            lid = (1.0 - smoothstep(0.5 * band, band, dist)).unsqueeze(-1)
+            eyeball = eyeball + (colour[m_eye] - eyeball) * lid
             shadow = 1.0 - 0.28 * torch.exp(-dist / (0.18 * gap + 0.6))
             alpha = smoothstep(0.0, 1.0, torch.minimum(dist, gap - dist) / 0.9).unsqueeze(-1)
             colour[m_eye] = colour[m_eye] * (1 - alpha) + (eyeball * shadow.unsqueeze(-1)) * alpha

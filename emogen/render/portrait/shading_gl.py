@@ -11,6 +11,7 @@ import torch
 
 from ..gl import GLShader
 from .canvas import TEXTURE_LAYOUT
+from .layers import UPPER_LID_BAND
 from .shading import FRAME_SLOTS, INNER_LIP_SHADE, LIP_LINE, LIP_LINE_CLEAR, PortraitShading
 
 #: Offset of the signed crease layers in the 8-bit textures (they lie within about [-0.55, 0.25]).
@@ -27,6 +28,7 @@ uniform float ipd;
 uniform vec4 lip;  // rgb: the photo's lip colour, a: 1 if known
 const float LIP_LINE = {LIP_LINE};
 const float LIP_LINE_CLEAR = {LIP_LINE_CLEAR};
+const float UPPER_LID_BAND = {UPPER_LID_BAND};
 const float INNER_LIP_SHADE = {INNER_LIP_SHADE};
 // crease layers are stored as s + CREASE_BIAS, colour gains as 0.5 + g, the relaxed-skin delta as 0.5 + 2 d
 const float CREASE_BIAS = {CREASE_BIAS};
@@ -79,6 +81,8 @@ void main() {{
     }}
     if (m_eye > 0.5) {{
         vec3 ball = texture(eyeball, a0.zw / size).rgb;
+        float band = UPPER_LID_BAND * ipd;
+        ball = mix(ball, col, 1.0 - ss(0.5 * band, band, dist));  // the lid's band moves with the lid
         float shadow = 1.0 - 0.28 * exp(-dist / (0.18 * gap + 0.6));
         float alpha = ss(0.0, 1.0, min(dist, gap - dist) / 0.9);
         col = mix(col, ball * shadow, alpha);

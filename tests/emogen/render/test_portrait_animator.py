@@ -274,3 +274,25 @@ def test_large_photo_at_its_own_resolution(tracker):
     # far from the face the photo is untouched, and the face did change
     assert np.array_equal(full[:1000], big[:1000]) or y0 < 1000
     assert np.abs(full[y0:y1, x0:x1].astype(int) - big[y0:y1, x0:x1]).mean() > 0.1
+
+
+def test_a_raised_lid_uncovers_the_white_of_the_eye(animator, tracker):
+    """What a raised lid (AU5) uncovers above the iris is the white of the eye: near-neutral and brighter than the
+    lid's skin, whatever the photo shows between the lids. Grace Hopper's few visible sclera pixels lie in her lids'
+    and glasses' shade: taken as they were, the uncovered band was her skin's red (180, 96, 80), and wide eyes read
+    as skin-coloured bands."""
+    from emogen.evaluation.grid import sample_identities
+    from emogen.render.portrait.canvas import TEXTURE_LAYOUT
+
+    hopper = animator.prepare(sample_identities()["grace_hopper"], tracker=tracker)
+    canvas = animator._canvas(hopper, 512)
+    eyeball = canvas.texture[0, TEXTURE_LAYOUT["eyeball"]].permute(1, 2, 0).cpu().numpy() * 255
+    photo = canvas.texture[0, 0:3].permute(1, 2, 0).cpu().numpy() * 255
+    src = canvas.src.cpu().numpy()
+    for centre, lower_lid in ((468, 145), (473, 374)):
+        radius = np.linalg.norm(src[centre + 1 : centre + 5, :2] - src[centre, :2], axis=-1).mean()
+        x, y = np.round(src[centre, :2] - [0.0, 1.6 * radius]).astype(int)  # above the iris, under the photo's lid
+        white = eyeball[y, x]
+        assert (white.max() - white.min()) / white.max() < 0.25, white
+        lx, ly = np.round(src[lower_lid, :2] + [0.0, 0.6 * radius]).astype(int)
+        assert white.mean() > photo[ly, lx].mean(), (white, photo[ly, lx])
