@@ -26,12 +26,12 @@ from ...utils import srgb_to_linear
 __all__ = [
     "LIP_REFERENCE_LUMINANCE",
     "eyeball_layer",
-    "sclera_colour",
     "fill_mouth",
     "lip_colour",
     "mouth_exposure",
     "poly_mask",
     "relax_delta",
+    "sclera_colour",
     "teeth_colour",
 ]
 
@@ -127,8 +127,8 @@ def eyeball_layer(win: np.ndarray, pts: np.ndarray, ipd_px: float) -> np.ndarray
         d = np.hypot(xx - c[0], yy - c[1]) / max(radius, 1e-3)
         # the skin beside the eye, in the socket's light: the lower lid just below its margin
         below = pts[list(lo)].mean(0) + np.array([0.0, 0.1 * ipd_px])
-        cheek = np.hypot(xx - below[0], yy - below[1]) < max(2.0, 0.05 * ipd_px)
-        skin = np.median(win[cheek].astype(np.float32), 0) if cheek.any() else win[known].astype(np.float32).mean(0)
+        lid_skin = np.hypot(xx - below[0], yy - below[1]) < max(2.0, 0.05 * ipd_px)
+        skin = np.median(win[lid_skin if lid_skin.any() else known].astype(np.float32), 0)
         sclera = sclera_colour(win[known & (d > 1.15)].astype(np.float32), skin)
         region = poly_mask(win.shape[:2], loop, dilate=max(3.0, 0.25 * ipd_px)) > 0
         # the opening's margin (lashes, the lid's edge) is continued from inside the opening, so lids as open as
