@@ -94,7 +94,7 @@ def _fit_brow_rest(rest: np.ndarray, raw: np.ndarray, shapes: np.ndarray, face_v
             continue
         h = _inner_brow_height(face_v - np.einsum("k,kvc->vc", rest, shapes))
         # the neutral's height moves by per_unit for each unit more of the weights taken out
-        per_unit = -sum(_inner_brow_height(shapes[k] + face_v) - _inner_brow_height(face_v) for k in ks)
+        per_unit = -sum(_inner_brow_height(shapes[k]) for k in ks)  # the height is linear in the vertices
         target = float(np.clip(h, lo, hi))
         if abs(per_unit) < 1e-6 or target == h:
             continue
@@ -270,12 +270,10 @@ def _close_lips(
     d_outer_lo[:, 1] = np.interp(identity[outer_lo, 0], identity[lo[order], 0], d_lo[order, 1])
     if photo is not None:
         relaxed = (photo[14, 1] - photo[17, 1]) * (photo[291, 0] - photo[61, 0]) / (identity[291, 0] - identity[61, 0])
-        closed = (
-            identity[14, 1]
-            - identity[17, 1]
-            + float(np.interp(identity[14, 0], identity[lo[order], 0], d_lo[order, 1]))
-        )
-        d_outer_lo[:, 1] -= (relaxed - closed + d_outer_lo[np.argmax(t_lo), 1]) * t_lo
+        # the lower red's height at the middle (14 to 17) if the outer line did not move, then the outer line's
+        # move there that gives it the relaxed height, faded towards the corners
+        closed = identity[14, 1] - identity[17, 1] + d_lo[list(lo).index(14), 1]
+        d_outer_lo[:, 1] -= (relaxed - closed + d_outer_lo[list(outer_lo).index(17), 1]) * t_lo
     d = a.deform(
         [(up, d_up), (lo, d_lo), (outer_up, 0.6 * d_up.mean(0) * t_up[:, None]), (outer_lo, d_outer_lo)],
         radius=0.25,
