@@ -112,7 +112,9 @@ def test_emotion_mode_shows_only_its_controls(page):
     page.locator("#talking_head-emotion-from").get_by_text("VAD", exact=True).click()
     vad.get_by_text("Valence", exact=True).first.wait_for()
     timeline.wait_for(state="hidden")
-    assert vad.locator("canvas, svg").first.is_visible()  # the live point on the valence-arousal plane
+    # the live point on the valence-arousal plane (drawn after the panel shows: wait for it, a one-shot check raced
+    # the plot's first draw on a loaded machine)
+    vad.locator("canvas, svg").first.wait_for(state="visible")
 
 
 def test_render_play_download(page, tmp_path):
